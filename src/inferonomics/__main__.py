@@ -1,0 +1,5 @@
+"""`python -m inferonomics` runs the command line."""
+
+from inferonomics.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The catalog: models, hardware and price sheets, each figure with its source."""

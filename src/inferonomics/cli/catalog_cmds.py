@@ -1,0 +1,399 @@
+"""Catalog commands: models, model, hardware, prices, and `summary` (a model on a chip at a glance).
+
+Presentation only: each command calls the Python API and prints Rich tables, or JSON with `--json`.
+Product errors (`InferonomicsError`) propagate to `run_app()`, which prints one red line and exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from inferonomics.cli.common import app, console, fmt, human_bytes, human_count, print_json, table
+from inferonomics.errors import ConfigError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="What-if: replace a hardware figure, e.g. --set hbm_bandwidth_tb_s=10 (repeatable)."
+    ),
+]
+HwFileOpt = Annotated[
+    Path | None, typer.Option("--file", help="Your own hardware TOML (same format as the built-in catalog).")
+]
+
+
+def _model_api() -> Any:
+    try:
+        from inferonomics.catalog import model_catalog
+    except ModuleNotFoundError as exc:  # pragma: no cover - until the model catalog lands
+        if exc.name != "inferonomics.catalog.model_catalog":
+            raise
+        raise ConfigError("the model catalog is not available in this build") from None
+    return model_catalog
+
+
+def _df_table(title: str, df: pd.DataFrame, columns: dict[str, str] | list[str] | None = None) -> Table:
+    """A Rich table of `columns` (name -> header for people) of a DataFrame; NaN shows as '-'."""
+    labels = columns if isinstance(columns, dict) else {c: c for c in (columns or list(df.columns))}
+    cols = [c for c in labels if c in df.columns]
+    rows = [[None if _isnan(v) else v for v in rec] for rec in df[cols].itertuples(index=False, name=None)]
+    return table(title, [labels[c] for c in cols], rows)
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if _isnan(v) else v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+# ---------------------------------------------------------------------------------------------------
+# models / model
+# ---------------------------------------------------------------------------------------------------
+
+
+_MODEL_COLUMNS = {
+    "name": "name",
+    "family": "family",
+    "total_params": "params",
+    "active_params": "active",
+    "layers": "layers",
+    "attention": "attention",
+    "experts": "experts",
+    "kv_bytes_per_token_bf16": "KV/token (bf16)",
+    "native_precision": "native",
+    "max_context_tokens": "context",
+}
+
+
+@app.command("models")
+def models_cmd(json_: JsonOpt = False) -> None:
+    """List the built-in models."""
+    df = _model_api().list_models()
+    if json_:
+        print_json(_records(df))
+        return
+    view = df.copy()
+    for col in ("total_params", "active_params"):
+        if col in view.columns:
+            view[col] = [human_count(v) for v in view[col]]
+    if "kv_bytes_per_token_bf16" in view.columns:
+        view["kv_bytes_per_token_bf16"] = [human_bytes(v) for v in view["kv_bytes_per_token_bf16"]]
+    console.print(_df_table(f"Models ({len(df)}); `inferonomics model NAME` for one", view, _MODEL_COLUMNS))
+
+
+@app.command("model")
+def model_cmd(
+    name: Annotated[str, typer.Argument(help="Catalog name, Hugging Face id, or path to a config.json.")],
+    json_: JsonOpt = False,
+) -> None:
+    """One model's architecture, parameters, weight bytes and KV bytes per token."""
+    summary = _model_api().get_model(name).summary()
+    if json_:
+        print_json(summary)
+        return
+    keys = [
+        "hf_id",
+        "family",
+        "attention",
+        "layers",
+        "hidden_size",
+        "num_heads",
+        "num_kv_heads",
+        "head_dim",
+        "vocab_size",
+        "sliding_window",
+        "max_context_tokens",
+        "native_precision",
+        "source",
+        "date",
+    ]
+    lines = [
+        f"[bold]total params[/]  {human_count(summary['total_params'])}    "
+        f"[bold]active params[/]  {human_count(summary['active_params'])}",
+        *(f"[bold]{k}[/]  {fmt(summary.get(k))}" for k in keys if summary.get(k) not in (None, "", 0)),
+    ]
+    moe = summary.get("moe")
+    if moe:
+        lines.append("[bold]moe[/]  " + ", ".join(f"{k} {fmt(v)}" for k, v in moe.items()))
+    console.print(Panel("\n".join(lines), title=str(summary["name"]), title_align="left"))
+    weights = summary.get("weight_bytes", {})
+    console.print(
+        table(
+            "Weight bytes by precision",
+            ["precision", "bytes", "human"],
+            [[p, float(b), human_bytes(b)] for p, b in weights.items()],
+        )
+    )
+    kv = summary.get("kv_bytes_per_token", {})
+    console.print(
+        table(
+            "KV cache bytes per token by KV precision",
+            ["kv precision", "bytes/token", "human"],
+            [[p, float(b), human_bytes(b)] for p, b in kv.items()],
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# hardware
+# ---------------------------------------------------------------------------------------------------
+
+_LIST_COLUMNS = {
+    "system": "system",
+    "chips_per_node": "per node",
+    "scaleup_domain_chips": "domain",
+    "topology": "topology",
+    "bf16_tflops": "bf16 TFLOP/s",
+    "fp8_tflops": "fp8",
+    "fp4_tflops": "fp4",
+    "hbm_gb": "HBM GB",
+    "hbm_bandwidth_tb_s": "HBM TB/s",
+    "intra_node_bandwidth_gb_s": "scale-up GB/s",
+    "inter_node_bandwidth_gb_s": "scale-out GB/s",
+    "rental_usd_per_chip_hour": "USD/chip-h",
+    "n_unverified": "(?)",
+}
+
+
+def _figure_rows(obj: Any, unverified: tuple[str, ...], skip: set[str]) -> list[list[Any]]:
+    from dataclasses import fields
+
+    rows = []
+    for f in fields(obj):
+        if f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple):
+            value = ", ".join(value) or None
+        mark = "(?) unverified" if f.name in unverified else ""
+        rows.append([f.name, value if value != "" else None, mark])
+    return rows
+
+
+@app.command("hardware")
+def hardware_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="System or chip name (H100, gb200, tpu-v5e ...).")
+    ] = None,
+    set_: SetOpt = None,
+    file: HwFileOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List chips and systems, or show every figure of one with sources and unverified marks."""
+    from inferonomics.catalog.hardware import parse_overrides
+    from inferonomics.catalog.hardware_catalog import get_hardware, list_hardware, unverified_fields
+
+    overrides = parse_overrides(set_)
+    if name is None:
+        if overrides:
+            raise ConfigError("--set needs a hardware NAME to change")
+        df = list_hardware(file)
+        if json_:
+            print_json(_records(df))
+            return
+        df = df.assign(n_unverified=[len(u.split(", ")) if u else 0 for u in df["unverified"]])
+        console.print(
+            _df_table(
+                f"Hardware systems ({len(df)}); figures per chip, network per chip per direction",
+                df,
+                _LIST_COLUMNS,
+            )
+        )
+        console.print(
+            "(?) = number of figures from secondary sources; `inferonomics hardware NAME` shows them "
+            "with sources. 0 = no published figure."
+        )
+        return
+    system = get_hardware(name, overrides, file)
+    if json_:
+        print_json(
+            {
+                **system.to_dict(),
+                "unverified_all": unverified_fields(system),
+                "rental_usd_per_chip_hour_effective": system.rental_usd_per_hour,
+            }
+        )
+        return
+    chip = system.chip
+    console.print(
+        table(
+            f"Chip {chip.name} ({chip.full_name or chip.vendor})",
+            ["figure", "value", ""],
+            _figure_rows(chip, chip.unverified, {"name", "source", "date", "notes", "rental_source"}),
+        )
+    )
+    console.print(
+        table(
+            f"System {system.name}",
+            ["figure", "value", ""],
+            _figure_rows(system, system.unverified, {"name", "chip", "source", "date", "notes"}),
+        )
+    )
+    lines = [f"[bold]chip source[/] ({chip.date}): {chip.source}"]
+    if chip.rental_source:
+        lines.append(f"[bold]rental source[/] ({chip.rental_date}): {chip.rental_source}")
+    lines.append(f"[bold]system source[/] ({system.date}): {system.source}")
+    lines += [f"[bold]note[/]: {n}" for n in (chip.notes, system.notes) if n]
+    console.print(Panel("\n".join(lines), title="Sources", title_align="left"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# prices
+# ---------------------------------------------------------------------------------------------------
+
+
+@app.command("prices")
+def prices_cmd(
+    provider: Annotated[
+        str | None, typer.Argument(help="Provider (openai, anthropic, google, deepseek) or provider/model.")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Your own price sheets (TOML).")] = None,
+    market: Annotated[bool, typer.Option("--market", help="Show observed market points instead.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Public API price sheets (USD per million tokens) with their dates and sources."""
+    from inferonomics.catalog.prices import get_price_sheet, list_market_points, list_prices, list_providers
+    from inferonomics.errors import UnknownNameError
+
+    if market:
+        df = list_market_points(file)
+        if json_:
+            print_json(_records(df))
+        else:
+            console.print(
+                _df_table(
+                    "Observed market points (speed of one request, blended price)",
+                    df,
+                    {
+                        "model": "model",
+                        "precision": "precision",
+                        "output_tokens_per_s": "tok/s",
+                        "blended_usd_per_mtok": "USD / M tokens",
+                        "date": "date",
+                    },
+                )
+            )
+            for source in dict.fromkeys(df["source"]):
+                console.print(f"[dim]source: {source}[/]")
+        return
+    if provider is not None and "/" in provider:
+        sheet = get_price_sheet(provider, file)
+        if json_:
+            print_json(sheet.to_dict())
+            return
+        rows = [[k, v if v not in ("", ()) else None] for k, v in sheet.to_dict().items()]
+        console.print(table(f"Price sheet {sheet.key} (USD per million tokens)", ["field", "value"], rows))
+        return
+    try:
+        df = list_prices(provider, file)
+    except UnknownNameError:
+        if provider is None:
+            raise
+        try:  # a bare model name ('gpt-5')
+            sheet = get_price_sheet(provider, file)
+        except UnknownNameError:
+            raise UnknownNameError("provider or price sheet", provider, list_providers(file)[:5]) from None
+        df = list_prices(sheet.provider, file)
+        df = df[df["key"] == sheet.key]
+    if json_:
+        print_json(_records(df))
+        return
+    console.print(
+        _df_table(
+            "API prices, USD per million tokens",
+            df,
+            {
+                "key": "provider/model",
+                "input_usd_per_mtok": "input",
+                "cached_input_usd_per_mtok": "cached",
+                "output_usd_per_mtok": "output",
+                "cache_write_5m_usd_per_mtok": "5m write",
+                "long_context_threshold_tokens": "long ctx >",
+                "batch_discount": "batch off",
+                "off_peak_discount": "off-peak off",
+                "valid_until": "until",
+                "date": "date",
+            },
+        )
+    )
+    console.print(
+        "[dim]- = not documented. `inferonomics prices PROVIDER/MODEL` shows every field and the "
+        "source; --market shows observed market points.[/]"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# summary
+# ---------------------------------------------------------------------------------------------------
+
+
+@app.command("summary")
+def summary_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
+    ],
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
+    chips: Annotated[
+        int | None, typer.Option("--chips", min=1, help="Chips to use (default: enough for the weights).")
+    ] = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="Weight precision (default: native).")
+    ] = None,
+    kv_precision: Annotated[str, typer.Option("--kv-precision", help="KV cache precision.")] = "bf16",
+    set_: SetOpt = None,
+    file: HwFileOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A model on a chip: weights vs HBM, chips to hold them, KV room, and a naive decode-speed bound."""
+    from inferonomics.catalog.hardware import parse_overrides
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.summary import naive_summary
+
+    spec = _model_api().get_model(model)
+    system = get_hardware(hardware, parse_overrides(set_), file)
+    s = naive_summary(spec, system, chips=chips, weight_precision=precision, kv_precision=kv_precision)
+    if json_:
+        print_json(s.to_dict())
+        return
+    rows = [
+        ["model", s.model, f"{human_count(s.total_params)} params, {human_count(s.active_params)} active"],
+        ["hardware", s.hardware, f"chip {s.chip}, {s.chips_per_node} per node"],
+        ["weights", human_bytes(s.weight_bytes), f"at {s.weight_precision}"],
+        ["HBM per chip", human_bytes(s.hbm_bytes_per_chip), ""],
+        ["chips to hold the weights", s.chips_to_hold_weights, "weights only: no KV cache or reserve"],
+        ["chips used below", s.chips, "fits" if s.fits else "DOES NOT FIT"],
+        ["free memory", human_bytes(max(s.free_bytes, 0.0)), f"{s.chips} x HBM - weights"],
+        ["KV bytes per token", human_bytes(s.kv_bytes_per_token), f"at {s.kv_precision}"],
+        ["KV tokens that fit", s.kv_tokens_that_fit, "in the free memory, all sequences together"],
+        [
+            "naive decode bound",
+            f"{s.naive_decode_tokens_per_s:,.1f} tok/s",
+            f"{s.naive_decode_s_per_token * 1e3:,.2f} ms/token = weight bytes / (chips x HBM bandwidth)",
+        ],
+    ]
+    if s.active_params < s.total_params:
+        rows.append(
+            [
+                "naive bound, active weights",
+                f"{s.naive_decode_tokens_per_s_active:,.1f} tok/s",
+                "MoE at batch 1 reads only routed experts",
+            ]
+        )
+    console.print(
+        table(
+            f"{s.model} on {s.hardware} (NAIVE: one user, peak bandwidth, no overheads)",
+            ["", "value", "meaning"],
+            rows,
+        )
+    )
+    for note in s.notes:
+        console.print(f"[dim]note: {note}[/]")

@@ -1,0 +1,132 @@
+"""Shared pieces of the CLI: the app, JSON output, error handling, table helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inferonomics.errors import InferonomicsError
+
+app = typer.Typer(
+    name="inferonomics",
+    help="What it costs, in money and in time, to serve a large language model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return _clean_float(float(o))
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if isinstance(o, set | tuple):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean_float(x: float) -> float | None:
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return _clean_float(obj)
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """JSON on stdout; NaN and infinities become null so every reader can parse it."""
+    typer.echo(json.dumps(_clean(obj), default=_default, indent=2, allow_nan=False))
+
+
+def fail(message: str) -> None:
+    """Print a one-line error for people and exit with code 2."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*[fmt(v) for v in r])
+    return t
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float | np.floating):
+        if v != v:
+            return "-"
+        if v == 0:
+            return "0"
+        if abs(v) >= 1e5 or abs(v) < 1e-3:
+            return f"{v:.3g}"
+        return f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 100 else f"{v:,.1f}"
+    if isinstance(v, int | np.integer):
+        return f"{v:,}"
+    return str(v)
+
+
+def human_count(n: float) -> str:
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return f"{n:.0f}"
+
+
+def human_bytes(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def run_app() -> int:
+    """Run the app; turn product errors into exit 2 and usage errors into Click's exit 2."""
+    try:
+        app(standalone_mode=False)
+    except InferonomicsError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        usage_errors: tuple[type[Exception], ...] = (click.exceptions.ClickException,)
+        try:  # Typer >= 0.20 vendors Click as typer._click, with its own exception classes
+            from typer._click.exceptions import ClickException as _VendoredClickException
+
+            usage_errors += (_VendoredClickException,)
+        except ImportError:  # pragma: no cover - older Typer uses click itself
+            pass
+        if isinstance(exc, usage_errors):
+            exc.show()  # type: ignore[attr-defined]
+            return 2
+        raise
+    return 0

@@ -1,0 +1,256 @@
+"""The speed/cost frontier: output tokens/s per user against USD per million output tokens.
+
+For one model on one kind of hardware, every chip count, parallelism (TP x PP, and attention-DP x EP
+for MoE) and batch size is run through the closed-loop performance model; the Pareto set of (faster,
+cheaper) points is the curve behind an API's "fast" and "slow" modes (Erdil 2025, "Inference
+economics of language models", Epoch AI). Marked on it: the latency floor (fastest point), the cost
+floor (cheapest point) and the single-user point (the fastest way to serve one user alone, batch 1),
+with how many times cheaper the cost floor is than the single-user point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inferonomics.catalog.hardware import System
+from inferonomics.catalog.models import ModelSpec
+from inferonomics.errors import DoesNotFitError, InvalidInputError
+from inferonomics.economics.cost import check_workload, operating_points, usd_per_mtok
+from inferonomics.economics.ownership import (
+    Acquisition,
+    ChipHourCost,
+    OwnershipAssumptions,
+    check_utilisation,
+    chip_hour_cost,
+)
+from inferonomics.perf import Deployment, make_deployment, max_sequences
+from inferonomics.perf.bounds import Floors, floors
+from inferonomics.perf.calibration import Calibration
+
+POINT_COLUMNS = (
+    "tokens_per_s_per_user",
+    "usd_per_mtok_output",
+    "batch_size",
+    "chips",
+    "concurrency",
+    "tp",
+    "pp",
+    "attention_dp",
+    "ep",
+    "ttft_s",
+    "usd_per_mtok_input",
+    "usd_per_mtok_output_all_in",
+    "output_tokens_per_s_per_chip",
+    "deployment",
+)
+
+
+def _powers_of_two(limit: int) -> list[int]:
+    out, n = [], 1
+    while n <= limit:
+        out.append(n)
+        n *= 2
+    return out
+
+
+def candidate_deployments(model: ModelSpec, system: System, *, isl: int = 1024, osl: int = 1024,
+                          max_chips: int = 64, precision: str | None = None, kv_precision: str | None = None,
+                          backend: str = "vllm", speculative_tokens: int = 0, acceptance_rate: float = 0.0,
+                          calibration: Calibration | None = None) -> list[Deployment]:
+    """Deployments of `model` on up to `max_chips` chips (powers of two) that hold one ISL + OSL sequence.
+
+    Dense: TP within the scale-up domain x PP over the rest. MoE: also attention-DP x EP over all chips
+    (DeepSeek-style wide expert parallelism).
+    """
+    if isinstance(max_chips, bool) or not isinstance(max_chips, int) or max_chips < 1:
+        raise InvalidInputError(f"max_chips must be a whole number >= 1, got {max_chips!r}")
+    kw: dict[str, Any] = dict(precision=precision, kv_precision=kv_precision, backend=backend,
+                              speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate)
+    out: list[Deployment] = []
+    seen: set[tuple[int, int, int, int]] = set()
+    domain = system.scaleup_domain_chips
+    for n in _powers_of_two(max_chips):
+        shapes: list[tuple[int, int, int, int]] = []  # tp, pp, attention_dp, ep
+        for tp in _powers_of_two(min(n, domain)):
+            pp = n // tp
+            if pp <= model.num_layers:
+                shapes.append((tp, pp, 1, 1))
+        if model.is_moe and n > 1 and n <= domain and model.num_experts % n == 0:
+            shapes.append((1, 1, n, n))
+        for tp, pp, adp, ep in shapes:
+            if (tp, pp, adp, ep) in seen:
+                continue
+            seen.add((tp, pp, adp, ep))
+            try:
+                dep = make_deployment(model, system, tp=tp, pp=pp, attention_dp=adp, ep=ep, **kw)
+            except InvalidInputError:
+                continue
+            if max_sequences(dep, isl + osl, calibration) >= 1:
+                out.append(dep)
+    return out
+
+
+def pareto_mask(speed: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """True for points no other point beats on both (higher speed and lower cost)."""
+    order = np.lexsort((cost, -speed))  # fastest first, cheapest among equals
+    keep = np.zeros(len(speed), dtype=bool)
+    best = np.inf
+    for i in order:
+        if cost[i] < best:
+            keep[i] = True
+            best = cost[i]
+    return keep
+
+
+@dataclass(frozen=True)
+class Frontier:
+    model: str
+    hardware: str
+    isl: int
+    osl: int
+    chip_hour: ChipHourCost
+    utilisation: float
+    all_points: pd.DataFrame
+    """Every (deployment, concurrency) point, with a `pareto` column."""
+    latency_floor: dict[str, Any]
+    cost_floor: dict[str, Any]
+    single_user: dict[str, Any]
+    bounds: Floors | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """The Pareto set, fastest first."""
+        p = self.all_points[self.all_points["pareto"]]
+        return p.sort_values("tokens_per_s_per_user", ascending=False).reset_index(drop=True)
+
+    @property
+    def single_user_to_batched_cost_ratio(self) -> float:
+        return float(self.single_user["usd_per_mtok_output"] / self.cost_floor["usd_per_mtok_output"])
+
+    def speed_at_cost(self, usd_per_mtok_output: float) -> float:
+        """Fastest tokens/s per user of any point at or below a cost (0 when none is that cheap)."""
+        ok = self.all_points["usd_per_mtok_output"] <= usd_per_mtok_output
+        return float(self.all_points.loc[ok, "tokens_per_s_per_user"].max()) if ok.any() else 0.0
+
+    def cost_at_speed(self, tokens_per_s_per_user: float) -> float:
+        """Cheapest USD/M output of any point at least that fast (inf when none is)."""
+        ok = self.all_points["tokens_per_s_per_user"] >= tokens_per_s_per_user
+        return float(self.all_points.loc[ok, "usd_per_mtok_output"].min()) if ok.any() else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        cols = [c for c in POINT_COLUMNS if c in self.all_points.columns]
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "isl": self.isl,
+            "osl": self.osl,
+            "usd_per_chip_hour": self.chip_hour.usd_per_chip_hour,
+            "acquisition": self.chip_hour.acquisition,
+            "utilisation": self.utilisation,
+            "points": self.points[cols].to_dict(orient="records"),
+            "latency_floor": self.latency_floor,
+            "cost_floor": self.cost_floor,
+            "single_user": self.single_user,
+            "single_user_to_batched_cost_ratio": self.single_user_to_batched_cost_ratio,
+            "lower_bounds": self.bounds.to_dict() if self.bounds is not None else None,
+            "n_points_swept": len(self.all_points),
+            "notes": list(self.notes),
+        }
+
+
+def _record(row: pd.Series) -> dict[str, Any]:
+    return {c: (row[c].item() if hasattr(row[c], "item") else row[c]) for c in POINT_COLUMNS}
+
+
+def sweep(deployments: list[Deployment], isl: int, osl: int, price: ChipHourCost, utilisation: float = 1.0,
+          n: int = 32, calibration: Calibration | None = None) -> pd.DataFrame:
+    """Every (deployment, concurrency) point with its speed and USD per million tokens."""
+    frames = []
+    p = price.usd_per_chip_hour
+    for dep in deployments:
+        try:
+            pts = operating_points(dep, isl, osl, n=n, calibration=calibration)
+        except DoesNotFitError:
+            continue
+        pts["usd_per_mtok_output"] = usd_per_mtok(pts["chip_s_per_output_token"], p, utilisation)
+        pts["usd_per_mtok_input"] = usd_per_mtok(pts["chip_s_per_input_token"], p, utilisation)
+        pts["usd_per_mtok_output_all_in"] = usd_per_mtok(pts["chip_s_per_output_token_all_in"], p, utilisation)
+        pts["tp"], pts["pp"], pts["attention_dp"], pts["ep"] = dep.tp, dep.pp, dep.attention_dp, dep.moe_ep
+        pts["deployment"] = dep.describe()
+        frames.append(pts)
+    if not frames:
+        return pd.DataFrame(columns=list(POINT_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
+def frontier(model: ModelSpec | str, hardware: System | str, *, isl: int = 1024, osl: int = 1024,
+             max_chips: int = 64, precision: str | None = None, kv_precision: str | None = None,
+             backend: str = "vllm", speculative_tokens: int = 0, acceptance_rate: float = 0.0,
+             acquisition: Acquisition = "rent", usd_per_chip_hour: float | None = None,
+             ownership: OwnershipAssumptions | None = None, utilisation: float = 1.0,
+             overrides: dict[str, Any] | None = None, batch_points: int = 32,
+             calibration: Calibration | None = None) -> Frontier:
+    """Sweep chip count, parallelism and batch size; return the speed/cost Pareto frontier.
+
+    USD per million output tokens charges each output token its decode chip-time (see `cost.py`);
+    `usd_per_mtok_output_all_in` also charges it the prefill.
+    """
+    from inferonomics.catalog.hardware import with_overrides
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.catalog.model_catalog import get_model
+
+    check_workload(isl, osl)
+    u = check_utilisation(utilisation)
+    m = get_model(model) if isinstance(model, str) else model
+    s = get_hardware(hardware) if isinstance(hardware, str) else hardware
+    if overrides:
+        s = with_overrides(s, overrides)
+    if m.max_context_tokens and isl + osl > m.max_context_tokens:
+        raise InvalidInputError(f"isl + osl = {isl + osl} exceeds {m.name}'s window of {m.max_context_tokens} tokens")
+    price = chip_hour_cost(s, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
+    deps = candidate_deployments(m, s, isl=isl, osl=osl, max_chips=max_chips, precision=precision,
+                                 kv_precision=kv_precision, backend=backend, speculative_tokens=speculative_tokens,
+                                 acceptance_rate=acceptance_rate, calibration=calibration)
+    if not deps:
+        w = m.weight_bytes(precision or m.native_precision)
+        raise DoesNotFitError(
+            f"{m.name} ({w / 1e9:.0f} GB of weights) with a {isl + osl}-token sequence fits on no deployment of "
+            f"up to {max_chips} {s.name} chips ({s.chip.hbm_gb:g} GB each); raise max_chips or use narrower weights",
+            w, max_chips * s.chip.hbm_bytes)
+    pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
+    pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
+    fastest = pts.loc[pts["tokens_per_s_per_user"].idxmax()]
+    cheapest = pts.loc[pts["usd_per_mtok_output"].idxmin()]
+    singles = pts[pts["concurrency"] == 1]
+    single = singles.loc[singles["tokens_per_s_per_user"].idxmax()]
+    bounds = None
+    notes: list[str] = []
+    try:
+        bounds = floors(m, s, context_tokens=int(isl + osl // 2), precision=deps[0].weight_precision,
+                        kv_precision=deps[0].kv_precision, usd_per_chip_hour=price.usd_per_chip_hour,
+                        max_chips=max_chips, calibration=calibration)
+    except InvalidInputError as exc:  # pragma: no cover - deps exist, so the floors should too
+        notes.append(f"no analytic floors: {exc}")
+    notes.append("single-user point = the fastest batch-1 point; cost floor = the cheapest point swept")
+    return Frontier(
+        model=m.name,
+        hardware=s.name,
+        isl=isl,
+        osl=osl,
+        chip_hour=price,
+        utilisation=u,
+        all_points=pts,
+        latency_floor=_record(fastest),
+        cost_floor=_record(cheapest),
+        single_user=_record(single),
+        bounds=bounds,
+        notes=tuple(notes),
+    )
+
+
+__all__ = ["Frontier", "POINT_COLUMNS", "candidate_deployments", "frontier", "pareto_mask", "sweep"]

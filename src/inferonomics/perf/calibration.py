@@ -1,0 +1,127 @@
+"""Fitted kernel and engine constants, loaded from the shipped `perf/data/calibration.json`.
+
+The file is rebuilt from measurements by `scripts/calibrate.py` (kernel tables in
+`shared/data/microbench`, serving runs in `shared/data/measured`). Efficiencies are fractions of a
+chip's published peaks, so they carry to other chips through the chips' specs; latencies of
+collectives scale with the system's catalog latency relative to the reference system's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+CALIBRATION_FILE = Path(__file__).parent / "data" / "calibration.json"
+
+
+@dataclass(frozen=True)
+class GemmFit:
+    """t = t0 + (tc^q + tm^q)^(1/q): a smooth maximum of the compute and memory rooflines.
+
+    tc = FLOPs / (peak x compute_eff), tm = bytes / (HBM bandwidth x memory_eff). q -> infinity is
+    the plain roofline; a finite q rounds the knee where small-M GEMMs sit.
+    """
+
+    compute_eff: float = 0.75
+    memory_eff: float = 0.8
+    t0_s: float = 5e-6
+    q: float = 3.0
+
+
+@dataclass(frozen=True)
+class AttentionFit:
+    """Decode attention: t = t0 + KV bytes / (BW x memory_eff x occupancy), occupancy = w / (w + w_half)
+    with w the number of (sequence, KV head) work items; prefill attention: t = t0 + FLOPs / (peak x
+    compute_eff x s / (s + s_half)) for sequences of s tokens."""
+
+    decode_memory_eff: float = 0.7
+    decode_t0_s: float = 8e-6
+    decode_work_half: float = 8.0
+    prefill_compute_eff: float = 0.5
+    prefill_t0_s: float = 10e-6
+    prefill_s_half: float = 512.0
+
+
+@dataclass(frozen=True)
+class CollectiveFit:
+    """t = alpha + bytes / beta, per op and group size on the reference system (NCCL tables)."""
+
+    alpha_s: dict[str, dict[str, float]] = field(default_factory=dict)
+    beta_bytes_per_s: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineFit:
+    """Per-engine fixed costs, fitted on serving runs.
+
+    iteration_s: host-side scheduling and sampling per iteration; layer_s: small kernels (norms, RoPE,
+    activations) per layer per iteration beyond the GEMMs' own launch cost.
+    prefill_eff_scale: measured end-to-end prefill efficiency relative to the kernel model.
+    """
+
+    iteration_s: float = 1e-3
+    layer_s: float = 0.0
+    allreduce_latency_scale: float = 1.0
+    """Engines replace NCCL's all-reduce with custom one-/two-shot kernels (TensorRT-LLM, vLLM custom
+    all-reduce, SGLang) whose small-message latency is a fraction of NCCL's: fitted per engine."""
+    prefill_eff_scale: float = 1.0
+    decode_eff_scale: float = 1.0
+    moe_prefill_eff_scale: float = 1.0
+    ttft_wait_scale: float = 1.0
+    prefill_token_budget: float = 8192.0
+    """Max tokens per iteration (TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens, SGLang
+    chunked_prefill_size): the measured runs do not record it, so it is fitted per engine."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    reference_system: str = "h100_sxm"
+    reference_intra_latency_us: float = 8.0
+    reference_intra_bandwidth_gb_s: float = 450.0
+    gemm: dict[str, GemmFit] = field(default_factory=dict)
+    attention: AttentionFit = field(default_factory=AttentionFit)
+    collectives: CollectiveFit = field(default_factory=CollectiveFit)
+    engines: dict[str, EngineFit] = field(default_factory=dict)
+    runtime_reserve_fraction: float = 0.1
+    """Share of HBM engines keep back (vLLM's gpu_memory_utilization=0.9; TRT-LLM's free-memory fraction)."""
+    activation_reserve_bytes: float = 2e9
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def gemm_fit(self, kernel_class: str) -> GemmFit:
+        return self.gemm.get(kernel_class) or self.gemm.get("bf16") or GemmFit()
+
+    def engine(self, backend: str) -> EngineFit:
+        return self.engines.get(backend) or EngineFit()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Calibration:
+        return Calibration(
+            reference_system=d.get("reference_system", "h100_sxm"),
+            reference_intra_latency_us=d.get("reference_intra_latency_us", 8.0),
+            reference_intra_bandwidth_gb_s=d.get("reference_intra_bandwidth_gb_s", 450.0),
+            gemm={k: GemmFit(**v) for k, v in d.get("gemm", {}).items()},
+            attention=AttentionFit(**d.get("attention", {})),
+            collectives=CollectiveFit(**d.get("collectives", {})),
+            engines={k: EngineFit(**v) for k, v in d.get("engines", {}).items()},
+            runtime_reserve_fraction=d.get("runtime_reserve_fraction", 0.1),
+            activation_reserve_bytes=d.get("activation_reserve_bytes", 2e9),
+            provenance=d.get("provenance", {}),
+        )
+
+
+@cache
+def default_calibration() -> Calibration:
+    """The shipped calibration; defaults (documented in the dataclasses) if the file is absent."""
+    if CALIBRATION_FILE.is_file():
+        return Calibration.from_dict(json.loads(CALIBRATION_FILE.read_text()))
+    return Calibration()
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    return Calibration.from_dict(json.loads(Path(path).read_text()))

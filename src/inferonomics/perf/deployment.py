@@ -1,0 +1,117 @@
+"""A deployment: one model on one kind of system, its parallelism, formats and engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from inferonomics.catalog.hardware import System
+from inferonomics.catalog.models import ModelSpec
+from inferonomics.catalog.precision import get_precision
+from inferonomics.errors import InvalidInputError
+
+Backend = Literal["trtllm", "vllm", "sglang"]
+BACKENDS: tuple[Backend, ...] = ("trtllm", "vllm", "sglang")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One serving instance (a replica) and how many copies of it run.
+
+    Chips per replica = tp x attention_dp x pp. Attention runs tensor-parallel over `tp` chips and
+    data-parallel over `attention_dp` groups; MoE experts are split over `moe_tp x moe_ep` chips per
+    pipeline stage (default: `moe_ep = 1`, experts tensor-parallel over all of them), as in
+    TensorRT-LLM / SGLang / vLLM.
+    """
+
+    model: ModelSpec
+    system: System
+    tp: int = 1
+    pp: int = 1
+    attention_dp: int = 1
+    moe_ep: int = 1
+    moe_tp: int = 0
+    """0 = chips per stage / moe_ep."""
+    weight_precision: str = "bf16"
+    kv_precision: str = "bf16"
+    backend: Backend = "vllm"
+    replicas: int = 1
+    speculative_tokens: int = 0
+    """Draft tokens per step (MTP / speculative decoding); 0 = off."""
+    acceptance_rate: float = 0.0
+    """Probability each draft token is accepted (independent per position)."""
+
+    def __post_init__(self) -> None:
+        for name in ("tp", "pp", "attention_dp", "moe_ep", "replicas"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.moe_tp < 0:
+            raise InvalidInputError(f"moe_tp must be >= 0, got {self.moe_tp}")
+        per_stage = self.tp * self.attention_dp
+        if self.moe_tp and self.moe_tp * self.moe_ep != per_stage:
+            raise InvalidInputError(
+                f"moe_tp x moe_ep ({self.moe_tp} x {self.moe_ep}) must equal tp x attention_dp ({per_stage})"
+            )
+        if not self.moe_tp and per_stage % self.moe_ep:
+            raise InvalidInputError(f"moe_ep ({self.moe_ep}) must divide tp x attention_dp ({per_stage})")
+        if self.model.is_moe and self.model.num_experts % self.moe_ep:
+            raise InvalidInputError(
+                f"moe_ep ({self.moe_ep}) must divide the number of experts ({self.model.num_experts})"
+            )
+        if not self.model.is_moe and self.moe_ep > 1:
+            raise InvalidInputError(f"moe_ep > 1 needs an MoE model; {self.model.name} is dense")
+        if self.pp > self.model.num_layers:
+            raise InvalidInputError(f"pp ({self.pp}) exceeds the number of layers ({self.model.num_layers})")
+        if self.backend not in BACKENDS:
+            raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.speculative_tokens < 0:
+            raise InvalidInputError("speculative_tokens must be >= 0")
+        if not 0.0 <= self.acceptance_rate < 1.0:
+            raise InvalidInputError(f"acceptance_rate must be in [0, 1), got {self.acceptance_rate}")
+        get_precision(self.weight_precision)
+        get_precision(self.kv_precision)
+
+    @property
+    def chips_per_stage(self) -> int:
+        return self.tp * self.attention_dp
+
+    @property
+    def chips_per_replica(self) -> int:
+        return self.tp * self.attention_dp * self.pp
+
+    @property
+    def chips(self) -> int:
+        return self.chips_per_replica * self.replicas
+
+    @property
+    def moe_tp_size(self) -> int:
+        return self.moe_tp or self.chips_per_stage // self.moe_ep
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Expected tokens a sequence gains per decode step: 1 + accepted drafts.
+
+        With k drafts each accepted with probability a until the first rejection, the expected
+        accepted run is a(1 - a^k)/(1 - a) (Leviathan et al. 2023, eq. 1), plus the verified token.
+        """
+        a, k = self.acceptance_rate, self.speculative_tokens
+        if k == 0 or a == 0:
+            return 1.0
+        return 1.0 + a * (1.0 - a**k) / (1.0 - a)
+
+    def with_(self, **changes: object) -> Deployment:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        parts = [f"TP{self.tp}"]
+        if self.pp > 1:
+            parts.append(f"PP{self.pp}")
+        if self.attention_dp > 1:
+            parts.append(f"ADP{self.attention_dp}")
+        if self.model.is_moe and self.moe_ep > 1:
+            parts.append(f"EP{self.moe_ep}")
+        if self.replicas > 1:
+            parts.append(f"x{self.replicas}")
+        return f"{self.model.name} on {self.chips_per_replica}x {self.system.name} ({'/'.join(parts)}, " \
+               f"{self.weight_precision} weights, {self.kv_precision} KV, {self.backend})"

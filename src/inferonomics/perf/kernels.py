@@ -1,0 +1,212 @@
+"""Time of the kernels one engine iteration runs: GEMMs, attention, collectives (vectorised).
+
+Each function returns seconds for NumPy-broadcast shapes, from a roofline whose efficiencies were
+fitted on measured kernel tables (see `calibration.py`) and expressed as fractions of the chip's
+published peaks, so a new chip is predicted from its spec sheet alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inferonomics.catalog.hardware import Chip, System
+from inferonomics.catalog.precision import get_precision
+from inferonomics.perf.calibration import Calibration, GemmFit
+
+ArrayLike = np.ndarray | float
+
+
+def gemm_kernel_class(precision: str, chip: Chip) -> tuple[str, float, float]:
+    """(fitted kernel class, peak FLOP/s, weight bytes per value) of a GEMM with weights in `precision`.
+
+    Formats the chip cannot multiply natively fall back to dequantise-and-multiply in a wider tier
+    (FP4 on Hopper runs as weight-only FP4 with bf16/fp8 math), reading the narrow weights.
+    """
+    p = get_precision(precision)
+    w_bytes = p.bytes_per_value
+    if p.weight_only:
+        return "bf16", chip.peak_flops_per_s("bf16"), w_bytes
+    if p.compute_tier == "fp4":
+        if chip.peak_flops_per_s("fp4") > 0:
+            return "fp4", chip.peak_flops_per_s("fp4"), w_bytes
+        return "w4_dequant", chip.peak_flops_per_s("bf16"), w_bytes
+    if p.compute_tier in ("fp8", "int8"):
+        if chip.peak_flops_per_s("fp8") > 0 or chip.peak_flops_per_s("int8") > 0:
+            kind = "fp8_block" if p.name == "fp8_block" else "fp8"
+            return kind, chip.gemm_flops_per_s(p), w_bytes
+        return "w8_dequant", chip.peak_flops_per_s("bf16"), w_bytes
+    return "bf16", chip.peak_flops_per_s("bf16"), w_bytes
+
+
+def _fit_for(cal: Calibration, kernel_class: str) -> GemmFit:
+    fallbacks = {
+        "fp4": ("fp4", "fp8_block", "fp8"),
+        "w4_dequant": ("w4_dequant", "bf16"),
+        "w8_dequant": ("w8_dequant", "bf16"),
+        "fp8_block": ("fp8_block", "fp8"),
+    }
+    for name in fallbacks.get(kernel_class, (kernel_class,)):
+        if name in cal.gemm:
+            return cal.gemm[name]
+    return cal.gemm_fit("bf16")
+
+
+# Element-wise helpers that keep Python floats as floats (a scalar call then costs microseconds, which
+# the simulator's event loop needs) and broadcast NumPy arrays otherwise.
+
+
+def vmax(a: Any, b: Any) -> Any:
+    return max(a, b) if isinstance(a, float) and isinstance(b, float) else np.maximum(a, b)
+
+
+def vmin(a: Any, b: Any) -> Any:
+    return min(a, b) if isinstance(a, float) and isinstance(b, float) else np.minimum(a, b)
+
+
+def safe_div(a: Any, b: Any) -> Any:
+    """a / b, and 0 where b == 0."""
+    if isinstance(b, float):
+        return a / b if b != 0.0 else a * 0.0
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
+
+
+def smooth_roofline(tc: Any, tm: Any, q: float) -> Any:
+    """(tc^q + tm^q)^(1/q), computed stably: max x (1 + (min/max)^q)^(1/q)."""
+    hi = vmax(tc, tm)
+    ratio = safe_div(vmin(tc, tm), hi)
+    return hi * (1.0 + ratio**q) ** (1.0 / q)
+
+
+@dataclass(frozen=True)
+class GemmKernel:
+    """A GEMM family prepared for one chip and weight format (constants looked up once)."""
+
+    peak_flops_per_s: float
+    weight_bytes: float
+    activation_bytes: float
+    hbm_bytes_per_s: float
+    fit: GemmFit
+
+    @staticmethod
+    def prepare(chip: Chip, precision: str, cal: Calibration) -> GemmKernel:
+        kind, peak, w_bytes = gemm_kernel_class(precision, chip)
+        a_bytes = 1.0 if kind in ("fp8", "fp8_block", "fp4") else 2.0
+        return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, _fit_for(cal, kind))
+
+    def time_s(self, m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike = 1.0,
+               launches: ArrayLike = 1.0) -> np.ndarray:
+        """Time of `count` GEMMs (m x k) @ (k x n) issued as `launches` kernels; 0 where m == 0.
+
+        Bytes: weights k x n in the format, activations in and out. Smooth roofline plus launch cost.
+        """
+        fit = self.fit
+        flops = 2.0 * m * n * k * count
+        bytes_ = (k * n * self.weight_bytes + m * k * self.activation_bytes + m * n * 2.0) * count
+        tc = flops / (self.peak_flops_per_s * fit.compute_eff)
+        tm = bytes_ / (self.hbm_bytes_per_s * fit.memory_eff)
+        t = fit.t0_s * launches + smooth_roofline(tc, tm, fit.q)
+        return t * (m > 0)
+
+
+def gemm_time_s(m: ArrayLike, n: ArrayLike, k: ArrayLike, chip: Chip, precision: str, cal: Calibration,
+                count: ArrayLike = 1.0, launches: ArrayLike = 1.0) -> np.ndarray:
+    """Time of `count` GEMMs of shape (m x k) @ (k x n) with weights in `precision` (see `GemmKernel`)."""
+    return GemmKernel.prepare(chip, precision, cal).time_s(np.asarray(m, dtype=np.float64), n, k, count, launches)
+
+
+def decode_attention_time_s(kv_bytes: ArrayLike, work_items: ArrayLike, flops: ArrayLike, chip: Chip,
+                            cal: Calibration) -> np.ndarray:
+    """One layer's decode attention on one chip: read `kv_bytes` of cache over `work_items`
+    (sequence, KV-head) pairs; the kernel needs enough of them to fill the chip."""
+    a = cal.attention
+    w = np.asarray(work_items, dtype=np.float64)
+    occupancy = w / (w + a.decode_work_half)
+    tm = np.asarray(kv_bytes, dtype=np.float64) / (chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff
+                                                    * np.maximum(occupancy, 1e-9))
+    tc = np.asarray(flops, dtype=np.float64) / (chip.peak_flops_per_s("bf16") * 0.5)
+    return np.where(w > 0, a.decode_t0_s + np.maximum(tm, tc), 0.0)
+
+
+def prefill_attention_time_s(flops: ArrayLike, seq_tokens: ArrayLike, chip: Chip, cal: Calibration) -> np.ndarray:
+    """One layer's prefill (context) attention on one chip: causal FLOPs at an efficiency that grows
+    with the sequence length s as s / (s + s_half) (short sequences do not fill the tensor cores)."""
+    a = cal.attention
+    s = np.asarray(seq_tokens, dtype=np.float64)
+    eff = a.prefill_compute_eff * s / (s + a.prefill_s_half)
+    f = np.asarray(flops, dtype=np.float64)
+    t = a.prefill_t0_s + f / (chip.peak_flops_per_s("bf16") * np.maximum(eff, 1e-9))
+    return np.where(f > 0, t, 0.0)
+
+
+_BYTES_FACTOR = {
+    "all_reduce": lambda n: 2.0 * (n - 1.0) / n,
+    "all_gather": lambda n: (n - 1.0) / n,
+    "reduce_scatter": lambda n: (n - 1.0) / n,
+    "alltoall": lambda n: (n - 1.0) / n,
+}
+
+
+def _group_fit(cal: Calibration, op: str, n: int) -> tuple[float, float]:
+    """(alpha_s, bus bandwidth) for a group of n chips on the reference system (log-interpolated)."""
+    alphas = cal.collectives.alpha_s.get(op) or cal.collectives.alpha_s.get("all_reduce") or {}
+    betas = cal.collectives.beta_bytes_per_s.get(op) or cal.collectives.beta_bytes_per_s.get("all_reduce") or {}
+    if not alphas:
+        return cal.reference_intra_latency_us * 1e-6, cal.reference_intra_bandwidth_gb_s * 1e9 * 0.8
+    sizes = np.array(sorted(int(s) for s in alphas), dtype=np.float64)
+    a = np.array([alphas[str(int(s))] for s in sizes])
+    b = np.array([betas[str(int(s))] for s in sizes])
+    x = np.log2(sizes)
+    xn = np.log2(max(n, 2))
+    if xn <= x[-1]:
+        return float(np.interp(xn, x, a)), float(np.interp(xn, x, b))
+    slope = (a[-1] - a[0]) / max(x[-1] - x[0], 1.0)
+    return float(a[-1] + slope * (xn - x[-1])), float(b[-1])
+
+
+@dataclass(frozen=True)
+class CollectiveKernel:
+    """One collective over `n` chips of a system, prepared: t = alpha + bytes x factor / bus bandwidth,
+    plus an inter-domain stage when n exceeds the scale-up domain."""
+
+    alpha_s: float
+    bytes_factor_per_bw: float
+    inter_alpha_s: float = 0.0
+    inter_bytes_per_bw: float = 0.0
+
+    @staticmethod
+    def prepare(op: str, n: int, system: System, cal: Calibration, latency_scale: float = 1.0) -> CollectiveKernel:
+        if n <= 1:
+            return CollectiveKernel(0.0, 0.0)
+        factor = _BYTES_FACTOR.get(op, _BYTES_FACTOR["all_reduce"])
+        domain = max(system.scaleup_domain_chips, 1)
+        n_intra = min(n, domain)
+        alpha_ref, busbw_ref = _group_fit(cal, op, n_intra)
+        lat_scale = (system.intra_node_latency_us or cal.reference_intra_latency_us) / cal.reference_intra_latency_us
+        bw_scale = (system.intra_node_bandwidth_gb_s or cal.reference_intra_bandwidth_gb_s) / \
+            cal.reference_intra_bandwidth_gb_s
+        inter_alpha = inter_bytes = 0.0
+        if n > domain:
+            groups = int(np.ceil(n / domain))
+            inter_alpha = (system.inter_node_latency_s or 10e-6) * np.log2(groups)
+            inter_bytes = factor(groups) / max(system.inter_node_bandwidth_bytes_per_s, 1e9)
+        return CollectiveKernel(alpha_ref * lat_scale * latency_scale, factor(n_intra) / (busbw_ref * bw_scale), inter_alpha,
+                                inter_bytes)
+
+    def time_s(self, message_bytes: Any) -> Any:
+        msg = message_bytes
+        t = self.alpha_s + self.inter_alpha_s + msg * (self.bytes_factor_per_bw + self.inter_bytes_per_bw)
+        return t * (msg > 0)
+
+
+def collective_time_s(op: str, n: int, message_bytes: ArrayLike, system: System, cal: Calibration) -> np.ndarray:
+    """Time of one collective over `n` chips of `system` on a message of `message_bytes`.
+
+    Inside the scale-up domain: alpha + bytes x f(n) / bus bandwidth, NCCL's cost model (nccl-tests
+    PERFORMANCE.md), with alpha and bus bandwidth from the reference system's tables scaled by the
+    system's catalog latency and bandwidth. Across domains a second, inter-node stage is added at the
+    system's inter-node latency and per-chip bandwidth.
+    """
+    return CollectiveKernel.prepare(op, n, system, cal).time_s(np.asarray(message_bytes, dtype=np.float64))

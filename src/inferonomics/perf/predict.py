@@ -1,0 +1,216 @@
+"""The user-facing prediction: a deployment + workload -> TTFT, TPOT, throughput, memory, breakdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from inferonomics.catalog.hardware import System
+from inferonomics.catalog.models import ModelSpec
+from inferonomics.errors import DoesNotFitError, InvalidInputError
+from inferonomics.perf.calibration import Calibration
+from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.memory import MemoryUse, max_sequences, memory_use
+from inferonomics.perf.steady_state import closed_loop, disaggregated
+from inferonomics.perf.step import StepTimeModel
+
+
+@dataclass(frozen=True)
+class DisaggSpec:
+    """Prefill and decode pools for disaggregated serving (each pool's instances share one parallelism)."""
+
+    prefill: Deployment
+    decode: Deployment
+    prefill_instances: int = 1
+    decode_instances: int = 1
+
+
+@dataclass
+class ServingPrediction:
+    deployment: Deployment
+    isl: int
+    osl: int
+    concurrency: float
+    ttft_s: float
+    tpot_s: float
+    requests_per_s: float
+    output_tokens_per_s: float
+    chips: int
+    batch_size: float
+    """Mean number of sequences in their decode phase per replica."""
+    memory: MemoryUse
+    breakdown: dict[str, float] = field(default_factory=dict)
+    mode: str = "agg"
+    disagg: DisaggSpec | None = None
+
+    @property
+    def output_tokens_per_s_per_gpu(self) -> float:
+        return self.output_tokens_per_s / self.chips
+
+    @property
+    def tokens_per_s_per_user(self) -> float:
+        return 1.0 / self.tpot_s if self.tpot_s > 0 else float("inf")
+
+    @property
+    def fits(self) -> bool:
+        return self.memory.fits
+
+    def to_dict(self) -> dict[str, Any]:
+        dep = self.deployment
+        out: dict[str, Any] = {
+            "model": dep.model.name,
+            "hardware": dep.system.name,
+            "mode": self.mode,
+            "tp": dep.tp,
+            "pp": dep.pp,
+            "ep": dep.moe_ep,
+            "attention_dp": dep.attention_dp,
+            "replicas": dep.replicas,
+            "precision": dep.weight_precision,
+            "kv_precision": dep.kv_precision,
+            "backend": dep.backend,
+            "isl": self.isl,
+            "osl": self.osl,
+            "concurrency": self.concurrency,
+            "ttft_ms": self.ttft_s * 1e3,
+            "tpot_ms": self.tpot_s * 1e3,
+            "tokens_per_s_per_user": self.tokens_per_s_per_user,
+            "output_tokens_per_s": self.output_tokens_per_s,
+            "output_tokens_per_s_per_gpu": self.output_tokens_per_s_per_gpu,
+            "requests_per_s": self.requests_per_s,
+            "batch_size": self.batch_size,
+            "chips": self.chips,
+            "fits": self.fits,
+            "memory_gb_per_gpu": self.memory.total_bytes / 1e9,
+            "memory": self.memory.to_dict(),
+            "breakdown": {k.replace("_s", "_ms") if k.endswith("_s") else k: v * 1e3 for k, v in self.breakdown.items()},
+        }
+        if self.disagg is not None:
+            out["disagg"] = {
+                "prefill_instances": self.disagg.prefill_instances,
+                "decode_instances": self.disagg.decode_instances,
+                "prefill_chips_per_instance": self.disagg.prefill.chips_per_replica,
+                "decode_chips_per_instance": self.disagg.decode.chips_per_replica,
+            }
+        return out
+
+
+def _check_workload(isl: int, osl: int, concurrency: float | None, model: ModelSpec) -> None:
+    if not isinstance(isl, int | np.integer) or isl < 1:
+        raise InvalidInputError(f"isl must be a whole number >= 1, got {isl!r}")
+    if not isinstance(osl, int | np.integer) or osl < 1:
+        raise InvalidInputError(f"osl must be a whole number >= 1, got {osl!r}")
+    if concurrency is not None and (not np.isfinite(concurrency) or concurrency < 1):
+        raise InvalidInputError(f"concurrency must be >= 1, got {concurrency!r}")
+    if model.max_context_tokens and isl + osl > model.max_context_tokens:
+        raise InvalidInputError(
+            f"isl + osl = {isl + osl} exceeds {model.name}'s context window of {model.max_context_tokens} tokens"
+        )
+
+
+def predict_deployment(dep: Deployment, isl: int, osl: int, concurrency: float | None = None, *,
+                       max_throughput: bool = False, calibration: Calibration | None = None,
+                       require_fit: bool = True) -> ServingPrediction:
+    """Steady state of `dep` serving `concurrency` closed-loop clients (over all replicas), or with
+    `max_throughput` the concurrency per replica that maximises output tokens/s within memory."""
+    _check_workload(isl, osl, concurrency, dep.model)
+    stm = StepTimeModel(dep, calibration)
+    if max_throughput:
+        most = max_sequences(dep, isl + osl, stm.calibration)
+        if most < 1:
+            raise DoesNotFitError(f"{dep.describe()}: the weights leave no room for a single sequence of "
+                                  f"{isl + osl} tokens", 0, 0)
+        candidates = np.unique(np.clip(np.round(np.geomspace(1, most, 48)), 1, most))
+        ss = closed_loop(stm, candidates, isl, osl)
+        best = int(np.argmax(ss.output_tokens_per_s))
+        per_replica = float(candidates[best])
+    else:
+        if concurrency is None:
+            raise InvalidInputError("give a concurrency or ask for max_throughput")
+        per_replica = float(concurrency) / dep.replicas
+    ss = closed_loop(stm, per_replica, isl, osl)
+    mem = memory_use(dep, per_replica, isl + osl, stm.calibration)
+    if require_fit and not mem.fits:
+        from inferonomics.perf.memory import check_fits
+
+        check_fits(dep, per_replica, isl + osl, stm.calibration)
+    return ServingPrediction(
+        deployment=dep,
+        isl=int(isl),
+        osl=int(osl),
+        concurrency=per_replica * dep.replicas,
+        ttft_s=float(ss.ttft_s),
+        tpot_s=float(ss.tpot_s),
+        requests_per_s=float(ss.requests_per_s) * dep.replicas,
+        output_tokens_per_s=float(ss.output_tokens_per_s) * dep.replicas,
+        chips=dep.chips,
+        batch_size=float(ss.decode_batch),
+        memory=mem,
+        breakdown={k: float(v) for k, v in ss.breakdown.items()},
+    )
+
+
+def predict_disaggregated(spec: DisaggSpec, isl: int, osl: int, concurrency: float,
+                          calibration: Calibration | None = None, require_fit: bool = True) -> ServingPrediction:
+    """Steady state of disaggregated serving (see `steady_state.disaggregated`)."""
+    _check_workload(isl, osl, concurrency, spec.decode.model)
+    if spec.prefill_instances < 1 or spec.decode_instances < 1:
+        raise InvalidInputError("prefill and decode pools need at least one instance each")
+    p = StepTimeModel(spec.prefill, calibration)
+    d = StepTimeModel(spec.decode, calibration)
+    ss = disaggregated(p, d, spec.prefill_instances, spec.decode_instances, concurrency, isl, osl)
+    per_decode = concurrency / spec.decode_instances
+    mem = memory_use(spec.decode, per_decode, isl + osl, d.calibration)
+    if require_fit and not mem.fits:
+        from inferonomics.perf.memory import check_fits
+
+        check_fits(spec.decode, per_decode, isl + osl, d.calibration)
+    chips = spec.prefill.chips_per_replica * spec.prefill_instances + spec.decode.chips_per_replica * \
+        spec.decode_instances
+    return ServingPrediction(
+        deployment=spec.decode,
+        isl=int(isl),
+        osl=int(osl),
+        concurrency=float(concurrency),
+        ttft_s=float(ss.ttft_s),
+        tpot_s=float(ss.tpot_s),
+        requests_per_s=float(ss.requests_per_s),
+        output_tokens_per_s=float(ss.output_tokens_per_s),
+        chips=chips,
+        batch_size=float(ss.decode_batch),
+        memory=mem,
+        breakdown={k: float(v) for k, v in ss.breakdown.items()},
+        mode="disagg",
+        disagg=spec,
+    )
+
+
+def make_deployment(model: ModelSpec | str, hardware: System | str, *, tp: int = 1, pp: int = 1, ep: int = 1,
+                    dp: int = 1, attention_dp: int = 1, moe_tp: int = 0, precision: str | None = None,
+                    kv_precision: str | None = None, backend: str = "vllm", speculative_tokens: int = 0,
+                    acceptance_rate: float = 0.0, overrides: dict[str, Any] | None = None) -> Deployment:
+    """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
+    the KV cache to fp8 when weights are 8-bit or narrower, else bf16."""
+    from inferonomics.catalog.hardware import with_overrides
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.catalog.model_catalog import get_model
+
+    m = get_model(model) if isinstance(model, str) else model
+    s = get_hardware(hardware) if isinstance(hardware, str) else hardware
+    if overrides:
+        s = with_overrides(s, overrides)
+    w = precision or m.native_precision
+    kv = kv_precision or ("fp8" if w not in ("bf16", "fp16", "fp32") else "bf16")
+    return Deployment(model=m, system=s, tp=tp, pp=pp, attention_dp=attention_dp, moe_ep=ep, moe_tp=moe_tp,
+                      weight_precision=w, kv_precision=kv, backend=backend, replicas=dp,  # type: ignore[arg-type]
+                      speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate)
+
+
+def predict(model: ModelSpec | str, hardware: System | str, *, isl: int, osl: int, concurrency: float | None = None,
+            max_throughput: bool = False, calibration: Calibration | None = None, **deployment: Any) -> ServingPrediction:
+    """Predict serving of `model` on `hardware` (names or objects) for a closed loop of `concurrency`
+    clients sending ISL/OSL requests; keyword arguments as `make_deployment` (tp, pp, ep, dp, ...)."""
+    dep = make_deployment(model, hardware, **deployment)
+    return predict_deployment(dep, isl, osl, concurrency, max_throughput=max_throughput, calibration=calibration)

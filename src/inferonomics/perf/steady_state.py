@@ -1,0 +1,162 @@
+"""Steady state of a closed loop of C clients, each sending requests of ISL input and OSL output tokens.
+
+This is how serving benchmarks are run (and how the measured data was taken). Identical requests
+from clients that start together stay in cohorts: the engine admits waiting prompts up to its token
+budget B per iteration, so g = min(C, B // ISL) requests prefill together, decode together, finish
+together and return together. One cohort's prefill takes k = ceil(g x ISL / B) iterations, which
+also carry the decode step of the other C - g sequences (engines that mix prefill and decode:
+TensorRT-LLM, vLLM) or stall them (SGLang's default separate prefill batches). Then
+
+    TTFT = (wait for the iteration in progress) + k x tau_prefill,
+    TPOT = [(OSL - 1 - x) tau_decode + x tau_prefill] / (OSL - 1),   x = prefill iterations of the other
+           C/g - 1 cohorts that fall inside one request's decode phase,
+    lambda = C / (TTFT + (OSL - 1) x TPOT).
+
+When the KV cache cannot hold C sequences of ISL + OSL tokens, only M fit; the other C - M clients
+queue (Little's law: a queue wait of (C - M) / lambda is added to TTFT).
+Disaggregated serving solves the prefill pool (an M/D/1 queue of prefills), the KV transfer and the
+decode pool separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.memory import kv_bytes_per_sequence_per_chip, memory_use
+from inferonomics.perf.step import StepTimeModel
+
+FIXED_POINT_ITERATIONS = 60
+
+
+@dataclass
+class SteadyState:
+    """Arrays (or scalars) of the closed-loop steady state of one deployment."""
+
+    ttft_s: Any
+    tpot_s: Any
+    requests_per_s: Any
+    output_tokens_per_s: Any
+    decode_batch: Any
+    iteration_s: Any
+    prefill_tokens_per_iteration: Any
+    breakdown: dict[str, Any] = field(default_factory=dict)
+
+
+MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
+"""Engines whose prefill iterations also carry the running decode steps (SGLang's default does not)."""
+
+
+def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+    """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast)."""
+    dep = stm.deployment
+    c, i, o = np.broadcast_arrays(np.asarray(concurrency, dtype=np.float64), np.asarray(isl, dtype=np.float64),
+                                  np.asarray(osl, dtype=np.float64))
+    tps = dep.tokens_per_step
+    ctx = i + o / 2.0  # mean context of a sequence in its decode phase
+    budget = stm.engine.prefill_token_budget * dep.attention_dp
+    in_flight = np.minimum(c, _max_in_flight(stm, i + o))
+    group = np.clip(np.floor(budget / i), 1.0, in_flight)
+    chunks = np.ceil(group * i / budget)
+    decode_iters = np.maximum(o - 1.0, 0.0) / tps
+    cohorts = in_flight / group
+    others = (cohorts - 1.0) * chunks  # prefill iterations of other cohorts per cycle
+    x = np.minimum(others, decode_iters)
+    saturated = others > decode_iters
+    prefill_tokens = np.where(saturated, np.minimum(budget, in_flight * i / np.maximum(decode_iters + chunks, 1.0)),
+                              group * i / chunks)
+    prefill_seqs = np.maximum(prefill_tokens / i, 1.0)
+    mixed = dep.backend in MIXED_BATCH_BACKENDS
+    decoding = in_flight - group
+    tau_d = np.asarray(stm.iteration_time_s(0.0, 0.0, in_flight, in_flight * ctx))
+    attended = prefill_tokens * (i + 1.0) / 2.0
+    if mixed:
+        tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, decoding, decoding * ctx, prefill_seqs))
+        tpot = ((decode_iters - x) * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
+    else:
+        tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, 0.0, 0.0, prefill_seqs))
+        tpot = (decode_iters * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
+    ttft_server = stm.engine.ttft_wait_scale * tau_d + chunks * tau_p
+    e2e_server = ttft_server + decode_iters * tpot
+    lam = in_flight / e2e_server
+    ttft = ttft_server + (c - in_flight) / lam
+    bd = stm.iteration_breakdown(prefill_tokens * x / np.maximum(decode_iters, 1.0), attended * x / np.maximum(
+        decode_iters, 1.0), in_flight, in_flight * ctx, prefill_seqs)
+    return SteadyState(
+        ttft_s=ttft,
+        tpot_s=tpot / tps,
+        requests_per_s=lam,
+        output_tokens_per_s=lam * o,
+        decode_batch=in_flight,
+        iteration_s=tpot,
+        prefill_tokens_per_iteration=prefill_tokens * x / np.maximum(decode_iters, 1.0),
+        breakdown=bd,
+    )
+
+
+def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.ndarray:
+    """Sequences of `tokens_per_sequence` the replica's KV cache holds at once (at least 1)."""
+    dep = stm.deployment
+    per_seq_per_chip = kv_bytes_per_sequence_per_chip(dep, tokens_per_sequence)
+    free_per_chip = stm.kv_free_bytes / dep.chips_per_replica
+    return np.maximum(np.floor(free_per_chip / np.maximum(per_seq_per_chip, 1e-9)) * dep.attention_dp, 1.0)
+
+
+def disaggregated(prefill: StepTimeModel, decode: StepTimeModel, prefill_instances: int, decode_instances: int,
+                  concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+    """Closed loop over separate prefill and decode pools, with the KV cache shipped between them.
+
+    Prefill pool: each instance serves requests one batch at a time; a request waits in an M/D/1 queue
+    (mean wait rho x S / (2 (1 - rho))). KV transfer: the prompt's KV bytes over the inter-node link
+    of the decode system (per chip, all chips of the replica in parallel) plus its latency. Decode pool:
+    decode-only iterations with the sequences in their decode phase spread over the instances.
+    """
+    c, i, o = np.broadcast_arrays(np.asarray(concurrency, dtype=np.float64), np.asarray(isl, dtype=np.float64),
+                                  np.asarray(osl, dtype=np.float64))
+    dep_d = decode.deployment
+    tps = dep_d.tokens_per_step
+    ctx = i + o / 2.0
+    decode_steps = np.maximum(o - 1.0, 0.0) / tps
+    service = np.asarray(prefill.prefill_time_s(i))
+    kv_bytes = dep_d.model.kv_bytes(i, dep_d.kv_precision)
+    sys = dep_d.system
+    link = max(sys.inter_node_bandwidth_bytes_per_s, 1e9) * prefill.deployment.chips_per_replica
+    transfer = np.asarray(kv_bytes) / link + (sys.inter_node_latency_s or 10e-6)
+    tau = np.asarray(decode.decode_step_time_s(np.maximum(c / decode_instances, 1.0), ctx))
+    ttft = service + transfer
+    lam = c / (ttft + decode_steps * tau)
+    for _ in range(FIXED_POINT_ITERATIONS):
+        lam_new = c / np.maximum(ttft + decode_steps * tau, 1e-9)
+        lam = 0.5 * lam + 0.5 * lam_new
+        rho = lam * service / prefill_instances
+        capped = rho >= 0.95
+        rho = np.minimum(rho, 0.95)
+        wait = rho * service / (2.0 * (1.0 - rho))
+        d = np.minimum(c, lam * decode_steps * tau) / decode_instances
+        tau = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
+        ttft = service + wait + transfer
+        # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
+        lam_cap = 0.95 * prefill_instances / service
+        ttft = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau, ttft), ttft)
+    lam = c / (ttft + decode_steps * tau)
+    bd = decode.iteration_breakdown(0.0, 0.0, np.minimum(c, lam * decode_steps * tau) / decode_instances,
+                                    np.minimum(c, lam * decode_steps * tau) / decode_instances * ctx)
+    bd["kv_transfer_s"] = transfer
+    return SteadyState(
+        ttft_s=ttft,
+        tpot_s=tau / tps,
+        requests_per_s=lam,
+        output_tokens_per_s=lam * o,
+        decode_batch=np.minimum(c, lam * decode_steps * tau) / decode_instances,
+        iteration_s=tau,
+        prefill_tokens_per_iteration=np.zeros_like(c),
+        breakdown=bd,
+    )
+
+
+def peak_memory(dep: Deployment, concurrency: float, isl: float, osl: float) -> Any:
+    """Memory per chip with every client's sequence at its longest (ISL + OSL)."""
+    return memory_use(dep, concurrency / dep.replicas, isl + osl)

@@ -1,0 +1,262 @@
+"""Duration of one engine iteration (a continuous-batching step) on one replica.
+
+An iteration computes `prefill_tokens` new prompt tokens (chunks of one or more prompts) and one
+decode step for `decode_seqs` sequences. Per pipeline stage and per layer, each chip runs:
+
+- GEMMs: attention projections and dense FFNs over the tokens of its attention-DP rank with weights
+  split over `tp`; routed experts over the experts it holds (expected distinct experts touched by
+  T tokens choosing k of E: E x (1 - (1 - k/E)^T), Erdil 2025), shared experts, and the LM head;
+- attention: decode reads the KV cache (memory-bound), prefill is causal FLOPs (compute-bound);
+- collectives: two all-reduces per layer under tensor parallelism, all-to-all dispatch/combine for
+  expert parallelism with attention DP;
+- overheads: kernel launches and small kernels per layer, host scheduling per iteration (per engine).
+
+With pipeline parallelism the batch runs as `pp` micro-batches, so a sequence advances once every
+pp x stage-time. Every term is a roofline or a latency fitted on kernel tables (`calibration.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inferonomics.catalog.model_figures import (
+    kv_bytes_per_token_per_layer,
+    linear_state_bytes_per_layer,
+    param_breakdown,
+    softmax_attention_params,
+    linear_attention_params,
+)
+from inferonomics.perf.calibration import Calibration, default_calibration
+from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.kernels import CollectiveKernel, GemmKernel, safe_div, vmax, vmin
+from inferonomics.perf.memory import (
+    kv_bytes_per_token_per_chip,
+    kv_capacity_tokens,
+    kv_free_bytes_per_chip,
+    kv_shards,
+    state_bytes_per_sequence_per_chip,
+)
+
+ACTIVATION_BYTES = 2.0
+
+
+def _as_number(x: Any) -> Any:
+    """Python float for scalars (fast path), float64 array otherwise."""
+    if isinstance(x, float | int) or np.ndim(x) == 0:
+        return float(x)
+    return np.asarray(x, dtype=np.float64)  # bf16 activations between layers and in collectives
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """Per-chip constants of one deployment, computed once."""
+
+    n_softmax: int
+    n_linear: int
+    n_sliding: int
+    n_dense_ffn: int
+    n_moe: int
+    layers: int
+    attn_n: float
+    linear_n: float
+    ffn_n: float
+    shared_n: float
+    expert_n: float
+    experts_local: float
+    lm_head_n: float
+    kv_layer_bytes: float
+    state_layer_bytes: float
+    kv_heads_per_chip: float
+    attn_flops_per_ctx: float
+    sliding_window: float
+
+
+class StepTimeModel:
+    """Calibrated iteration time of one replica of `deployment`; see the module docstring."""
+
+    def __init__(self, deployment: Deployment, calibration: Calibration | None = None):
+        self.deployment = deployment
+        self.calibration = calibration or default_calibration()
+        self.engine = self.calibration.engine(deployment.backend)
+        self._s = self._shapes()
+        self._prepare_kernels()
+        self.kv_capacity_tokens = kv_capacity_tokens(deployment, self.calibration)
+        # Replica-wide KV accounting: every attention-DP rank holds its own sequences, and one
+        # sequence's KV is spread over the chips of its rank (see memory.py).
+        chips_per_rank = deployment.chips_per_replica / deployment.attention_dp
+        self.kv_bytes_per_token = kv_bytes_per_token_per_chip(deployment) * chips_per_rank
+        self.state_bytes_per_sequence = state_bytes_per_sequence_per_chip(deployment) * chips_per_rank
+        self.kv_free_bytes = kv_free_bytes_per_chip(deployment, self.calibration) * deployment.chips_per_replica
+
+    def _shapes(self) -> _Shapes:
+        dep = self.deployment
+        m = dep.model
+        h = float(m.hidden_size)
+        p = param_breakdown(m)
+        kinds = m.kinds
+        n_linear = sum(1 for k in kinds if k == "linear")
+        n_softmax = len(kinds) - n_linear
+        n_sliding = sum(1 for k in kinds if k == "sliding")
+        gated = 3 if m.ffn_gated else 2
+        shared_width = (m.shared_expert_intermediate_size or m.moe_intermediate_size) * m.num_shared_experts
+        heads_per_chip = m.num_heads / dep.tp
+        if m.is_mla:
+            kv_heads_per_chip = heads_per_chip
+            attn_flops_per_ctx = 2 * heads_per_chip * (2 * (m.kv_lora_rank or 0) + m.qk_rope_head_dim)
+        else:
+            kv_heads_per_chip = max(m.num_kv_heads / dep.tp, 1.0)
+            attn_flops_per_ctx = 2 * heads_per_chip * (m.head_dim + m.value_head_dim)
+        return _Shapes(
+            n_softmax=n_softmax,
+            n_linear=n_linear,
+            n_sliding=n_sliding,
+            n_dense_ffn=m.num_dense_layers,
+            n_moe=m.num_moe_layers,
+            layers=m.num_layers,
+            attn_n=softmax_attention_params(m) / h / dep.tp,
+            linear_n=(linear_attention_params(m) / h / dep.tp) if n_linear else 0.0,
+            ffn_n=gated * m.intermediate_size / dep.tp,
+            shared_n=gated * shared_width / dep.tp,
+            expert_n=gated * m.moe_intermediate_size / dep.moe_tp_size,
+            experts_local=m.num_experts / dep.moe_ep if m.is_moe else 0.0,
+            lm_head_n=(p["lm_head"] or p["embedding"]) / h / dep.tp,
+            kv_layer_bytes=kv_bytes_per_token_per_layer(m, dep.kv_precision) / kv_shards(dep),
+            state_layer_bytes=linear_state_bytes_per_layer(m) / dep.tp,
+            kv_heads_per_chip=kv_heads_per_chip,
+            attn_flops_per_ctx=attn_flops_per_ctx,
+            sliding_window=float(m.sliding_window or 0) or np.inf,
+        )
+
+    def _prepare_kernels(self) -> None:
+        dep, cal = self.deployment, self.calibration
+        chip, system = dep.system.chip, dep.system
+        self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal)
+        self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal)
+        self._ar_tp = CollectiveKernel.prepare("all_reduce", dep.tp, system, cal,
+                                               latency_scale=self.engine.allreduce_latency_scale)
+        self._a2a = CollectiveKernel.prepare("alltoall", dep.chips_per_stage, system, cal)
+        self._p2p = CollectiveKernel.prepare("all_gather", 2 if dep.pp > 1 else 1, system, cal)
+        self._hbm = chip.hbm_bandwidth_bytes_per_s
+        self._bf16_peak = chip.peak_flops_per_s("bf16")
+        self._ridge = self._gemm_w.peak_flops_per_s * self._gemm_w.weight_bytes / (2.0 * self._hbm)
+
+    # ------------------------------------------------------------------------------------------------
+    def iteration_breakdown(self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any,
+                            decode_context_tokens: Any, prefill_seqs: Any = 1) -> dict[str, Any]:
+        """Seconds by term for one iteration (arrays broadcast).
+
+        Keys: gemm_s (weights: projections, FFN, experts, LM head), attention_decode_s (KV reads),
+        attention_prefill_s (causal FLOPs), network_s (collectives), overhead_s (launches, host),
+        and the same time regrouped as compute_s / memory_s / network_s / overhead_s, total_s.
+        GEMM time counts as compute in proportion t / (t + ridge) of its tokens t per rank.
+        """
+        dep, cal, s, eng = self.deployment, self.calibration, self._s, self.engine
+        m = dep.model
+        pp, adp = dep.pp, dep.attention_dp
+        h = float(m.hidden_size)
+        p_tok, p_att, d_seq, d_ctx, p_seq = (_as_number(x) for x in (
+            prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens, prefill_seqs))
+        p_seq = vmax(p_seq, (p_tok > 0) * 1.0)
+
+        verify = 1.0 + dep.speculative_tokens
+        tokens = (p_tok + d_seq * verify) / pp  # per micro-batch, whole replica
+        t_rank = tokens / adp  # per attention-DP rank
+        frac = 1.0 / pp  # each stage holds 1/pp of every layer kind
+        prefill_share = safe_div(p_tok, p_tok + d_seq * verify)
+        gw = self._gemm_w
+
+        # --- GEMMs ------------------------------------------------------------------------------------
+        gemm = gw.time_s(t_rank, s.attn_n, h, s.n_softmax * frac, 2 * s.n_softmax * frac)
+        if s.n_linear:
+            gemm = gemm + gw.time_s(t_rank, s.linear_n, h, s.n_linear * frac, 2 * s.n_linear * frac)
+        if s.n_dense_ffn:
+            gemm = gemm + gw.time_s(t_rank, s.ffn_n, h, s.n_dense_ffn * frac, 2 * s.n_dense_ffn * frac)
+        if s.n_moe:
+            e, k = float(m.num_experts), float(m.experts_per_token)
+            touched = e * (1.0 - (1.0 - k / e) ** tokens)
+            per_expert = safe_div(tokens * k, touched)
+            experts = gw.time_s(per_expert, s.expert_n, h, touched * s.experts_local / e * s.n_moe * frac,
+                                2 * s.n_moe * frac)
+            # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
+            gemm = gemm + experts * (1.0 + prefill_share * (eng.moe_prefill_eff_scale - 1.0))
+            if s.shared_n:
+                gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
+        gemm = gemm + self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
+        gemm = gemm * (1.0 + prefill_share * (eng.prefill_eff_scale - 1.0))
+
+        # --- attention kernels ------------------------------------------------------------------------
+        a = cal.attention
+        seqs_rank = d_seq / (adp * pp)
+        ctx_rank = d_ctx / (adp * pp)
+        work = seqs_rank * s.kv_heads_per_chip
+        occupancy = vmax(safe_div(work, work + a.decode_work_half), 1e-9)
+        bw = self._hbm * a.decode_memory_eff * occupancy
+        n_full = (s.n_softmax - s.n_sliding) * frac
+        kv_read = s.kv_layer_bytes * (ctx_rank + seqs_rank * (verify - 1.0)) * n_full
+        if s.n_sliding:
+            mean_ctx = safe_div(d_ctx, d_seq)
+            kv_read = kv_read + s.kv_layer_bytes * seqs_rank * vmin(mean_ctx, s.sliding_window) \
+                * s.n_sliding * frac
+        if s.n_linear:
+            kv_read = kv_read + 2.0 * s.state_layer_bytes * seqs_rank * s.n_linear * frac
+        n_attn_layers = (s.n_softmax + s.n_linear) * frac
+        dec_attn = (a.decode_t0_s * n_attn_layers + kv_read / bw) * (work > 0)
+
+        chunk = safe_div(p_tok, p_seq)
+        pre_flops = s.attn_flops_per_ctx * p_att / (adp * pp) * s.n_softmax * frac
+        eff = a.prefill_compute_eff * chunk / (chunk + a.prefill_s_half)
+        pre_attn = (a.prefill_t0_s * s.n_softmax * frac
+                    + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (pre_flops > 0)
+        pre_attn = pre_attn * eng.prefill_eff_scale
+
+        # --- collectives ------------------------------------------------------------------------------
+        msg = t_rank * h * ACTIVATION_BYTES
+        net = msg * 0.0
+        if dep.tp > 1:
+            n_ar = s.n_softmax + s.n_linear + s.n_dense_ffn
+            if s.n_moe and adp == 1 and dep.moe_ep == 1:
+                n_ar += s.n_moe
+            net = net + self._ar_tp.time_s(msg) * n_ar * frac
+        if s.n_moe and (adp > 1 or dep.moe_ep > 1):
+            fanout = min(float(m.experts_per_token), float(dep.chips_per_stage))
+            net = net + 2.0 * self._a2a.time_s(msg * fanout) * s.n_moe * frac
+        if pp > 1:
+            net = net + self._p2p.time_s(msg)
+
+        # --- overheads --------------------------------------------------------------------------------
+        overhead = eng.layer_s * s.layers * frac + eng.iteration_s / pp + msg * 0.0
+
+        total = (gemm + dec_attn + pre_attn + net + overhead) * pp
+        compute_share = t_rank / (t_rank + self._ridge)
+        return {
+            "gemm_s": gemm * pp,
+            "attention_decode_s": dec_attn * pp,
+            "attention_prefill_s": pre_attn * pp,
+            "compute_s": (gemm * compute_share + pre_attn) * pp,
+            "memory_s": (gemm * (1.0 - compute_share) + dec_attn) * pp,
+            "network_s": net * pp,
+            "overhead_s": overhead * pp,
+            "total_s": total,
+        }
+
+    def iteration_time_s(self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any,
+                         decode_context_tokens: Any, prefill_seqs: Any = 1) -> Any:
+        """Seconds for one iteration (see `iteration_breakdown`); scalar in, float out."""
+        t = self.iteration_breakdown(prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens,
+                                     prefill_seqs)["total_s"]
+        return float(t) if np.ndim(t) == 0 else t
+
+    def prefill_time_s(self, n_tokens: Any, cached_tokens: Any = 0) -> Any:
+        """One isolated prefill of `n_tokens` after `cached_tokens` already in the cache."""
+        n = np.asarray(n_tokens, dtype=np.float64)
+        c = np.asarray(cached_tokens, dtype=np.float64)
+        attended = n * c + n * (n + 1.0) / 2.0
+        return self.iteration_time_s(n, attended, 0.0, 0.0, 1.0)
+
+    def decode_step_time_s(self, batch: Any, context_tokens: Any) -> Any:
+        """One decode-only iteration for `batch` sequences of `context_tokens` each."""
+        b = np.asarray(batch, dtype=np.float64)
+        return self.iteration_time_s(0.0, 0.0, b, b * np.asarray(context_tokens, dtype=np.float64))

@@ -1,0 +1,1 @@
+"""Comparing predictions with measured data and published tables (nothing here tunes anything)."""
