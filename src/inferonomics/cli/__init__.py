@@ -15,7 +15,8 @@ from inferonomics.cli.common import app, run_app
 # Each module adds its commands to `app` on import.
 from inferonomics.cli import catalog_cmds  # noqa: F401,E402
 
-for _optional in ("perf_cmds", "serving_cmds", "economics_cmds", "search_cmds", "web_cmds", "validate_cmds"):
+for _optional in ("perf_cmds", "validate_cmds", "serving_cmds", "economics_cmds", "search_cmds", "web_cmds",
+                  "report_cmds"):
     try:
         __import__(f"inferonomics.cli.{_optional}")
     except ModuleNotFoundError as exc:  # an area not built yet

@@ -148,6 +148,7 @@ class DerivedPriceSheet:
     cost_usd_per_mtok: dict[str, float]
     """The same tiers at zero margin."""
     cache_tiers: dict[str, CacheCost] = field(default_factory=dict)
+    batch_utilisation: float = 0.9
     notes: tuple[str, ...] = ()
 
     @property
@@ -169,6 +170,7 @@ class DerivedPriceSheet:
             "isl": self.isl,
             "osl": self.osl,
             "utilisation": self.utilisation,
+            "batch_utilisation": self.batch_utilisation,
             "margin": self.margin,
             "usd_per_chip_hour": self.chip_hour.usd_per_chip_hour,
             "acquisition": self.chip_hour.acquisition,
@@ -290,6 +292,7 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
                            "priority_output": c_out_fast, "cached_input": cache.read_usd_per_mtok,
                            "cache_write": cache.write_usd_per_mtok},
         cache_tiers=caches,
+        batch_utilisation=ub,
         notes=tuple(notes),
     )
 

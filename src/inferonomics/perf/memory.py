@@ -7,11 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from inferonomics.catalog.model_figures import (
-    kv_bytes_per_token_per_layer,
-    linear_state_bytes_per_layer,
-    param_breakdown,
-)
+from inferonomics.catalog.model_figures import kv_bytes_per_token_long, param_breakdown, state_bytes_per_sequence
 from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import DoesNotFitError
 from inferonomics.perf.calibration import Calibration, default_calibration
@@ -42,25 +38,25 @@ def weight_bytes_per_chip(dep: Deployment) -> float:
 
 
 def kv_bytes_per_token_per_chip(dep: Deployment) -> float:
-    """KV bytes one context token costs on each chip that holds its sequence (softmax layers)."""
-    m = dep.model
-    n_attn = sum(1 for k in m.kinds if k in ("full", "sliding"))
-    return n_attn * kv_bytes_per_token_per_layer(m, dep.kv_precision) / kv_shards(dep) / dep.pp
-
-
-def kv_bytes_per_sequence_per_chip(dep: Deployment, context_tokens: Any) -> Any:
-    """KV (and linear-attention state) bytes of one sequence on each chip holding it: sliding-window
-    layers stop growing at their window (`ModelSpec.kv_bytes`)."""
-    m = dep.model
-    full = np.asarray(m.kv_bytes(context_tokens, dep.kv_precision), dtype=np.float64)
-    state = m.count_layers("linear") * linear_state_bytes_per_layer(m)
-    return (full - state) / kv_shards(dep) / dep.pp + state_bytes_per_sequence_per_chip(dep)
+    """KV bytes one more token of long context costs on each chip that holds its sequence (sliding
+    windows already full; `kv_bytes_per_token_long`)."""
+    return kv_bytes_per_token_long(dep.model, dep.kv_precision) / kv_shards(dep) / dep.pp
 
 
 def state_bytes_per_sequence_per_chip(dep: Deployment) -> float:
+    """Recurrent (linear-attention / Mamba) state of one sequence per chip: heads split over tp."""
+    return state_bytes_per_sequence(dep.model) / dep.tp / dep.pp
+
+
+def kv_bytes_per_sequence_per_chip(dep: Deployment, context_tokens: Any) -> Any:
+    """KV and recurrent-state bytes of one sequence on each chip holding it (`ModelSpec.kv_bytes`:
+    sliding windows stop growing, linear/Mamba layers hold a fixed state). Attention KV splits over
+    `kv_shards`; recurrent state splits over the tensor-parallel heads."""
     m = dep.model
-    return m.count_layers("linear") * linear_state_bytes_per_layer(m) / max(1, min(dep.tp, m.linear_num_value_heads or 1)) \
-        / dep.pp
+    total = np.asarray(m.kv_bytes(context_tokens, dep.kv_precision), dtype=np.float64)
+    state = state_bytes_per_sequence(m)
+    out = ((total - state) / kv_shards(dep) + state / dep.tp) / dep.pp
+    return out if out.ndim else float(out)
 
 
 @dataclass(frozen=True)

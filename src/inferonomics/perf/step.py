@@ -22,13 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from inferonomics.catalog.model_figures import (
-    kv_bytes_per_token_per_layer,
-    linear_state_bytes_per_layer,
-    param_breakdown,
-    softmax_attention_params,
-    linear_attention_params,
-)
+from inferonomics.catalog.model_figures import attention_flops_per_token, param_breakdown
+from inferonomics.catalog.models import KV_LAYER_KINDS
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
 from inferonomics.perf.kernels import CollectiveKernel, GemmKernel, safe_div, vmax, vmin
@@ -52,26 +47,23 @@ def _as_number(x: Any) -> Any:
 
 @dataclass(frozen=True)
 class _Shapes:
-    """Per-chip constants of one deployment, computed once."""
+    """Per-chip constants of one deployment, computed once. GEMM groups are expressed as an equivalent
+    (tokens x hidden) @ (hidden x n) product per layer, n = the group's weights / hidden / shards."""
 
-    n_softmax: int
-    n_linear: int
-    n_sliding: int
+    layers: int
+    n_mixer: int
+    n_kv_layers: int
     n_dense_ffn: int
     n_moe: int
-    layers: int
-    attn_n: float
-    linear_n: float
+    mixer_n: float
     ffn_n: float
+    router_n: float
     shared_n: float
     expert_n: float
     experts_local: float
     lm_head_n: float
-    kv_layer_bytes: float
-    state_layer_bytes: float
+    kv_shards: int
     kv_heads_per_chip: float
-    attn_flops_per_ctx: float
-    sliding_window: float
 
 
 class StepTimeModel:
@@ -97,37 +89,27 @@ class StepTimeModel:
         h = float(m.hidden_size)
         p = param_breakdown(m)
         kinds = m.kinds
-        n_linear = sum(1 for k in kinds if k == "linear")
-        n_softmax = len(kinds) - n_linear
-        n_sliding = sum(1 for k in kinds if k == "sliding")
-        gated = 3 if m.ffn_gated else 2
-        shared_width = (m.shared_expert_intermediate_size or m.moe_intermediate_size) * m.num_shared_experts
-        heads_per_chip = m.num_heads / dep.tp
-        if m.is_mla:
-            kv_heads_per_chip = heads_per_chip
-            attn_flops_per_ctx = 2 * heads_per_chip * (2 * (m.kv_lora_rank or 0) + m.qk_rope_head_dim)
-        else:
-            kv_heads_per_chip = max(m.num_kv_heads / dep.tp, 1.0)
-            attn_flops_per_ctx = 2 * heads_per_chip * (m.head_dim + m.value_head_dim)
+        n_mixer = sum(1 for k in kinds if k != "none")
+        n_kv = sum(1 for k in kinds if k in KV_LAYER_KINDS)
+        n_dense = m.num_dense_layers
+        n_moe = m.num_moe_layers
+        shards = kv_shards(dep)
+        kv_heads = m.num_heads / dep.tp if m.is_mla else max(m.num_kv_heads / dep.tp, 1.0)
         return _Shapes(
-            n_softmax=n_softmax,
-            n_linear=n_linear,
-            n_sliding=n_sliding,
-            n_dense_ffn=m.num_dense_layers,
-            n_moe=m.num_moe_layers,
             layers=m.num_layers,
-            attn_n=softmax_attention_params(m) / h / dep.tp,
-            linear_n=(linear_attention_params(m) / h / dep.tp) if n_linear else 0.0,
-            ffn_n=gated * m.intermediate_size / dep.tp,
-            shared_n=gated * shared_width / dep.tp,
-            expert_n=gated * m.moe_intermediate_size / dep.moe_tp_size,
+            n_mixer=n_mixer,
+            n_kv_layers=n_kv,
+            n_dense_ffn=n_dense,
+            n_moe=n_moe,
+            mixer_n=p["attention"] / max(n_mixer, 1) / h / dep.tp,
+            ffn_n=p["dense_ffn"] / max(n_dense, 1) / h / dep.tp,
+            router_n=p["router"] / max(n_moe, 1) / h,
+            shared_n=p["shared_experts"] / max(n_moe, 1) / h / dep.tp,
+            expert_n=p["routed_experts"] / max(n_moe * m.num_experts, 1) / h / dep.moe_tp_size,
             experts_local=m.num_experts / dep.moe_ep if m.is_moe else 0.0,
             lm_head_n=(p["lm_head"] or p["embedding"]) / h / dep.tp,
-            kv_layer_bytes=kv_bytes_per_token_per_layer(m, dep.kv_precision) / kv_shards(dep),
-            state_layer_bytes=linear_state_bytes_per_layer(m) / dep.tp,
-            kv_heads_per_chip=kv_heads_per_chip,
-            attn_flops_per_ctx=attn_flops_per_ctx,
-            sliding_window=float(m.sliding_window or 0) or np.inf,
+            kv_shards=shards,
+            kv_heads_per_chip=kv_heads,
         )
 
     def _prepare_kernels(self) -> None:
@@ -169,9 +151,7 @@ class StepTimeModel:
         gw = self._gemm_w
 
         # --- GEMMs ------------------------------------------------------------------------------------
-        gemm = gw.time_s(t_rank, s.attn_n, h, s.n_softmax * frac, 2 * s.n_softmax * frac)
-        if s.n_linear:
-            gemm = gemm + gw.time_s(t_rank, s.linear_n, h, s.n_linear * frac, 2 * s.n_linear * frac)
+        gemm = gw.time_s(t_rank, s.mixer_n, h, s.n_mixer * frac, 2 * s.n_mixer * frac)
         if s.n_dense_ffn:
             gemm = gemm + gw.time_s(t_rank, s.ffn_n, h, s.n_dense_ffn * frac, 2 * s.n_dense_ffn * frac)
         if s.n_moe:
@@ -182,33 +162,28 @@ class StepTimeModel:
                                 2 * s.n_moe * frac)
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
             gemm = gemm + experts * (1.0 + prefill_share * (eng.moe_prefill_eff_scale - 1.0))
+            gemm = gemm + self._gemm_bf16.time_s(t_rank, s.router_n, h, s.n_moe * frac, s.n_moe * frac)
             if s.shared_n:
                 gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
         gemm = gemm + self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
         gemm = gemm * (1.0 + prefill_share * (eng.prefill_eff_scale - 1.0))
 
         # --- attention kernels ------------------------------------------------------------------------
+        # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
+        # ModelSpec.kv_bytes counts them); prefill runs the causal score/value FLOPs of its chunk.
         a = cal.attention
         seqs_rank = d_seq / (adp * pp)
-        ctx_rank = d_ctx / (adp * pp)
         work = seqs_rank * s.kv_heads_per_chip
         occupancy = vmax(safe_div(work, work + a.decode_work_half), 1e-9)
-        bw = self._hbm * a.decode_memory_eff * occupancy
-        n_full = (s.n_softmax - s.n_sliding) * frac
-        kv_read = s.kv_layer_bytes * (ctx_rank + seqs_rank * (verify - 1.0)) * n_full
-        if s.n_sliding:
-            mean_ctx = safe_div(d_ctx, d_seq)
-            kv_read = kv_read + s.kv_layer_bytes * seqs_rank * vmin(mean_ctx, s.sliding_window) \
-                * s.n_sliding * frac
-        if s.n_linear:
-            kv_read = kv_read + 2.0 * s.state_layer_bytes * seqs_rank * s.n_linear * frac
-        n_attn_layers = (s.n_softmax + s.n_linear) * frac
-        dec_attn = (a.decode_t0_s * n_attn_layers + kv_read / bw) * (work > 0)
-
+        mean_ctx = safe_div(d_ctx, d_seq) + (verify - 1.0)
+        kv_read = seqs_rank * _as_number(m.kv_bytes(mean_ctx, dep.kv_precision)) / (s.kv_shards * pp)
+        dec_attn = (a.decode_t0_s * s.n_mixer * frac + kv_read / (self._hbm * a.decode_memory_eff * occupancy)) \
+            * (work > 0)
         chunk = safe_div(p_tok, p_seq)
-        pre_flops = s.attn_flops_per_ctx * p_att / (adp * pp) * s.n_softmax * frac
+        mean_span = safe_div(p_att, p_tok)
+        pre_flops = _as_number(attention_flops_per_token(m, mean_span, decode=False)) * p_tok / (dep.tp * adp * pp)
         eff = a.prefill_compute_eff * chunk / (chunk + a.prefill_s_half)
-        pre_attn = (a.prefill_t0_s * s.n_softmax * frac
+        pre_attn = (a.prefill_t0_s * s.n_kv_layers * frac
                     + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (pre_flops > 0)
         pre_attn = pre_attn * eng.prefill_eff_scale
 
@@ -216,7 +191,7 @@ class StepTimeModel:
         msg = t_rank * h * ACTIVATION_BYTES
         net = msg * 0.0
         if dep.tp > 1:
-            n_ar = s.n_softmax + s.n_linear + s.n_dense_ffn
+            n_ar = s.n_mixer + s.n_dense_ffn
             if s.n_moe and adp == 1 and dep.moe_ep == 1:
                 n_ar += s.n_moe
             net = net + self._ar_tp.time_s(msg) * n_ar * frac

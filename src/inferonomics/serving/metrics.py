@@ -103,32 +103,45 @@ def _iterations_frame(run: _Run) -> pd.DataFrame:
         parts.append(pd.DataFrame.from_records(logs, columns=ITERATION_COLUMNS))
     runs = [r for rep in run.replicas for r in rep.runs]
     if runs:
-        lengths = np.fromiter((r[2].size for r in runs), np.int64, len(runs))
-        durs = np.concatenate([r[2] for r in runs])
-        # start of each step: run start + time of the steps before it in the run
-        csum = np.cumsum(durs)
-        first = np.cumsum(lengths) - lengths
-        before_run = np.repeat(csum[first] - durs[first], lengths)
-        starts = np.repeat(np.fromiter((r[1] for r in runs), float, len(runs)), lengths) + (csum - durs - before_run)
-        zero = np.zeros(1, np.int64)
-        steps_used = np.concatenate([a for r in runs for a in (
-            (zero, r[7].astype(np.int64)) if r[7] is not None and r[2].size > 1 else (np.zeros(r[2].size, np.int64),))])
-
-        def rep_col(i: int, dtype: Any) -> np.ndarray:
-            return np.repeat(np.fromiter((r[i] for r in runs), dtype, len(runs)), lengths)
-
-        n = durs.size
-        parts.append(pd.DataFrame({
-            "replica": rep_col(0, np.int64), "start_s": starts, "duration_s": durs,
-            "prefill_tokens": np.zeros(n, np.int64), "prefill_attended_tokens": np.zeros(n),
-            "decode_seqs": rep_col(3, np.int64), "decode_context_tokens": np.concatenate([r[4] for r in runs]),
-            "running": rep_col(5, np.int64), "kv_used_blocks": rep_col(6, np.int64) + steps_used,
-            "waiting": rep_col(8, np.int64), "extra_s": np.zeros(n),
-        }))
+        parts.append(_runs_frame(runs, run.replicas[0].bs))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ITERATION_COLUMNS})
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return df.sort_values(["replica", "start_s"], kind="stable", ignore_index=True)
+
+
+def _runs_frame(runs: list[tuple[Any, ...]], bs: int) -> pd.DataFrame:
+    """Expand decode runs (idx, start, durations, n, u0, du, running, used0, dstep0, mod, waiting)
+    into one row per iteration, vectorised over all runs."""
+    R = len(runs)
+    lengths = np.fromiter((r[2].size for r in runs), np.int64, R)
+    durs = np.concatenate([r[2] for r in runs])
+    first = np.cumsum(lengths) - lengths
+    k = np.arange(durs.size) - np.repeat(first, lengths)  # step index within its run
+    csum = np.cumsum(durs)
+    before_run = np.repeat(csum[first] - durs[first], lengths)
+
+    def col(i: int, dtype: Any) -> np.ndarray:
+        return np.fromiter((r[i] for r in runs), dtype, R)
+
+    starts = np.repeat(col(1, float), lengths) + (csum - durs - before_run)
+    n = col(3, float)
+    ctx = np.repeat(n, lengths) * (np.repeat(col(4, float), lengths) + np.repeat(col(5, float), lengths) * k)
+    # KV blocks in use: at run start, plus the pages each later step added ((kv0 - t0) mod bs buckets)
+    mods = np.array([r[9] if r[9] is not None else (0,) * bs for r in runs], dtype=np.int64)
+    row = np.repeat(np.arange(R), lengths)
+    need = mods[row, (-(np.repeat(col(8, np.int64), lengths) + k)) % bs]
+    need[first] = 0
+    cneed = np.cumsum(need)
+    used = np.repeat(col(7, np.int64), lengths) + cneed - np.repeat(cneed[first], lengths)
+    total = durs.size
+    return pd.DataFrame({
+        "replica": np.repeat(col(0, np.int64), lengths), "start_s": starts, "duration_s": durs,
+        "prefill_tokens": np.zeros(total, np.int64), "prefill_attended_tokens": np.zeros(total),
+        "decode_seqs": np.repeat(col(3, np.int64), lengths), "decode_context_tokens": ctx,
+        "running": np.repeat(col(6, np.int64), lengths), "kv_used_blocks": used,
+        "waiting": np.repeat(col(10, np.int64), lengths), "extra_s": np.zeros(total),
+    })
 
 
 def build_result(run: _Run, wall_s: float) -> SimResult:
@@ -248,6 +261,7 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
             "prefill_computed": int(iterations.prefill_tokens.sum()) if len(iterations) else 0,
             "decode_steps": int(iterations.decode_seqs.sum()) if len(iterations) else 0,
             "prefix_cache_hits": int(hits),
+            "prefix_cache_hits_all": int(sum(rep.hit_tokens_all for rep in run.replicas)),
             "recomputed": int(requests.recomputed_tokens.sum()),
         },
         "replicas": len(run.replicas),
@@ -267,8 +281,9 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
 
 
 def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 200_000) -> None:
-    """Chrome trace event format (chrome://tracing, ui.perfetto.dev): one process per replica, one
-    complete event per iteration, counters for batch and KV occupancy, async spans per request."""
+    """Chrome trace event format (chrome://tracing, ui.perfetto.dev): one process per replica, a complete
+    event per iteration (consecutive decode-only iterations of the same batch merged into one event,
+    `args.iterations` says how many), counters for batch and KV occupancy, async spans per request."""
     it = result.iterations
     events: list[dict[str, Any]] = []
     for row in result.replicas.itertuples():
@@ -276,20 +291,27 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
                        "args": {"name": f"replica {row.replica} ({row.role})"}})
     if len(it):
         rep = it.replica.to_numpy()
-        ts = it.start_s.to_numpy() * 1e6
-        dur = it.duration_s.to_numpy() * 1e6
+        start = it.start_s.to_numpy()
+        dur = it.duration_s.to_numpy()
         pf = it.prefill_tokens.to_numpy()
         dec = it.decode_seqs.to_numpy()
-        run_ = it.running.to_numpy()
-        occ = it.kv_occupancy.to_numpy()
-        for i in range(len(it)):
+        new = np.ones(len(it), bool)
+        new[1:] = ((rep[1:] != rep[:-1]) | (pf[1:] > 0) | (pf[:-1] > 0) | (dec[1:] != dec[:-1])
+                   | (np.abs(start[1:] - (start[:-1] + dur[:-1])) > 1e-9))
+        first = np.flatnonzero(new)
+        count = np.diff(np.append(first, len(it)))
+        gdur = np.add.reduceat(dur, first)
+        run_ = it.running.to_numpy()[first]
+        occ = it.kv_occupancy.to_numpy()[first]
+        for g, i in enumerate(first):
             name = "mixed" if pf[i] and dec[i] else ("prefill" if pf[i] else "decode")
             pid = int(rep[i])
-            events.append({"name": name, "cat": "iteration", "ph": "X", "ts": float(ts[i]), "dur": float(dur[i]),
-                           "pid": pid, "tid": 0,
-                           "args": {"prefill_tokens": int(pf[i]), "decode_seqs": int(dec[i])}})
-            events.append({"name": "batch", "ph": "C", "ts": float(ts[i]), "pid": pid,
-                           "args": {"running": int(run_[i]), "kv_occupancy": round(float(occ[i]), 4)}})
+            ts = float(start[i] * 1e6)
+            events.append({"name": name, "cat": "iteration", "ph": "X", "ts": ts, "dur": float(gdur[g] * 1e6),
+                           "pid": pid, "tid": 0, "args": {"iterations": int(count[g]), "prefill_tokens": int(pf[i]),
+                                                          "decode_seqs": int(dec[i])}})
+            events.append({"name": "batch", "ph": "C", "ts": ts, "pid": pid,
+                           "args": {"running": int(run_[g]), "kv_occupancy": round(float(occ[g]), 4)}})
     rq = result.requests
     done = rq[rq.status == "completed"].head(max_requests)
     for r in done.itertuples():

@@ -147,6 +147,7 @@ class Replica:
         self.preemptions = 0
         self.prompt_tokens = 0
         self.hit_tokens = 0
+        self.hit_tokens_all = 0
         self.log: list[tuple[Any, ...]] = []
         self.itl_samples: list[float] = []
         self.itl_weighted: list[tuple[float, int]] = []
@@ -154,7 +155,6 @@ class Replica:
         self.runs: list[tuple[Any, ...]] = []
         self._K = 1
         self._ends: np.ndarray | None = None
-        self._run_need: np.ndarray | None = None
         self._rec: tuple[Any, ...] = ()
         self._rec_running = 0
         self._rec_waiting = 0
@@ -234,27 +234,51 @@ class Replica:
         if K > 8 and horizon < K * self._last_dec_dur:  # likely cut short by an arrival: don't overshoot
             K = min(K, max(8, int(horizon / self._last_dec_dur) + 2))
         used0 = self.pool.total_pages - self.pool.free_pages
-        need = None
         if K > 1 and not self.spec:
-            idx = (-np.arange(self.dstep + 1, self.dstep + K)) % self.bs
-            need = np.cumsum(np.asarray(self.mod)[idx])
             avail = self.pool.available_pages
-            if need[-1] > avail:
-                K = 1 + int(np.searchsorted(need, avail, side="right"))
+            if -(-(K - 1) // self.bs) * n_dec > avail:
+                K = 1 + self._steps_within(avail, K - 1)
             if K > 1:
-                extra_pages = int(need[K - 2])
-                self.pool.alloc(extra_pages)
-                self.private_pages += extra_pages
-        ctx = self.dec_base + self.dec_rate * (self.dstep + np.arange(K)) + n_dec
-        durs = self.times.decode(n_dec, ctx)
+                pages = self._run_pages(K - 1)
+                self.pool.alloc(pages)
+                self.private_pages += pages
+        u0 = (self.dec_base + self.dec_rate * self.dstep + n_dec) / n_dec
+        du = self.dec_rate / n_dec
+        durs = self.times.decode_run(n_dec, u0, du, K)
         self._last_dec_dur = float(durs[0])
-        ends = now + np.cumsum(durs)
+        ends = np.cumsum(durs)
+        ends += now
         self._K = K
         self._ends = ends
-        self._run_need = need
-        self._rec = (durs, ctx, used0)
+        self._rec = (durs, u0, du, used0, self.dstep, tuple(self.mod))
         self._end_s = float(ends[-1])
         return self._end_s
+
+    def _run_pages(self, m: int) -> int:
+        """Pages the decode batch needs in the m steps after the current one (non-speculative)."""
+        bs = self.bs
+        q, r = divmod(m, bs)
+        total = q * self.n_dec
+        mod = self.mod
+        s0 = self.dstep + 1 + q * bs
+        for s in range(s0, s0 + r):
+            total += mod[(-s) % bs]
+        return total
+
+    def _steps_within(self, avail: int, m_max: int) -> int:
+        """Most steps after the current one (<= m_max) whose pages fit in `avail`."""
+        bs = self.bs
+        q = min(avail // self.n_dec, m_max // bs) if self.n_dec else m_max // bs
+        used = q * self.n_dec
+        m = q * bs
+        mod = self.mod
+        while m < m_max:
+            need = mod[(-(self.dstep + 1 + m)) % bs]
+            if used + need > avail:
+                break
+            used += need
+            m += 1
+        return m
 
     def interrupt(self, now: float) -> float | None:
         """New work reached this busy replica: end the current decode run at the first iteration
@@ -265,9 +289,8 @@ class Replica:
         k = j + 1
         if k >= self._K:
             return None
-        need = self._run_need
-        if need is not None:
-            excess = int(need[self._K - 2]) - (int(need[k - 2]) if k >= 2 else 0)
+        if not self.spec:
+            excess = self._run_pages(self._K - 1) - self._run_pages(k - 1)
             self.pool.free(excess)
             self.private_pages -= excess
         self._K = k
@@ -408,6 +431,7 @@ class Replica:
             waiting.popleft()
             self.waiting_tokens -= req.target
             extra += load_s
+            self.hit_tokens_all += hit
             if req.gen == 0 and req.preemptions == 0:
                 req.cached_tokens = hit
                 self.prompt_tokens += req.prompt
@@ -441,9 +465,9 @@ class Replica:
                              self._rec_running, used, self._rec_waiting, extra_s))
             first_end = now
         else:
-            durs, ctx, used0 = self._rec
-            self.runs.append((self.idx, self._start_s, durs[:K], self.n_dec, ctx[:K], self._rec_running, used0,
-                              None if self._run_need is None else self._run_need[:K - 1], self._rec_waiting))
+            durs, u0, du, used0, dstep0, mod = self._rec
+            self.runs.append((self.idx, self._start_s, durs[:K], self.n_dec, u0, du, self._rec_running, used0,
+                              dstep0, None if self.spec else mod, self._rec_waiting))
             first_end = float(self._ends[0])  # type: ignore[index]
             if K > 1:
                 self.itl_runs.append((durs[1:K], self.n_dec))
@@ -621,9 +645,14 @@ class Replica:
         return extra
 
     # ------------------------------------------------------------------------------------------------
-    def check_invariants(self) -> None:
-        """Page conservation (used by tests): free + private + cached = total."""
+    def check_drained(self) -> None:
+        """After a complete run: nothing left running and every page back (free or cached)."""
+        if self.running or self.prefilling or self.transferring or self.n_dec or self.private_pages:
+            raise AssertionError(f"replica {self.idx} ended with work or pages held: running {len(self.running)}, "
+                                 f"private pages {self.private_pages}")
         self.pool.check(self.private_pages)
+        if any(self.pool.refs.values()):
+            raise AssertionError(f"replica {self.idx} ended with referenced prefix blocks")
 
 
 def draw_verify_steps(rng: np.random.Generator, remaining: int, k: int, a: float) -> int:

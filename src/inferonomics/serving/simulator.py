@@ -361,6 +361,9 @@ class _Run:
                 req.status = INCOMPLETE
                 req.reason = (f"run stopped early: {self.stop_reason}" if self.partial
                               else "never scheduled: no replica could make progress (simulator bug)")
+        if not self.partial:
+            for rep in self.replicas:
+                rep.check_drained()
         if progress is not None:
             progress(1.0)
         wall = time.perf_counter() - wall0

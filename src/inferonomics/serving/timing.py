@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 
+_ARANGE = np.arange(8192, dtype=np.float64)
+
+
 class StepTimes:
     def __init__(self, stm: Any, max_context_tokens: int, use_table: bool = True, rel_tol: float = 1e-4) -> None:
         self.stm = stm
@@ -48,6 +51,17 @@ class StepTimes:
             return self._direct(n, ctx)
         grid, y = table
         return np.interp(ctx / n, grid, y)
+
+    def decode_run(self, n: int, u0: float, du: float, k: int) -> np.ndarray:
+        """Durations of k decode-only iterations of n sequences whose mean context is u0 + du*i."""
+        u = _ARANGE[:k] * du if k <= _ARANGE.size else np.arange(k, dtype=np.float64) * du
+        u += u0
+        table = self._tables.get(n, 0) if self.use_table else None
+        if table == 0:
+            table = self._build(n)
+        if table is None:
+            return self._direct(n, u * n)
+        return np.interp(u, table[0], table[1])
 
     def _direct(self, n: int, ctx: np.ndarray) -> np.ndarray:
         try:

@@ -1,0 +1,135 @@
+"""Performance commands: `predict` (steady state of serving) and `floor` (lower bounds)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+
+from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.errors import InvalidInputError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="What-if hardware figure, e.g. --set hbm_bandwidth_tb_s=10.")]
+
+
+def _overrides(pairs: list[str] | None) -> dict[str, Any]:
+    from inferonomics.catalog.hardware import parse_overrides
+
+    return parse_overrides(pairs)
+
+
+def _breakdown_table(breakdown_ms: dict[str, float], title: str) -> Any:
+    order = ["compute_ms", "memory_ms", "network_ms", "overhead_ms", "kv_transfer_ms", "total_ms"]
+    rows = [[k.removesuffix("_ms"), v] for k, v in ((k, breakdown_ms.get(k)) for k in order) if v is not None]
+    detail = [[f"  {k.removesuffix('_ms')}", v] for k, v in breakdown_ms.items() if k not in order]
+    return table(title, ["term", "ms per iteration"], rows + detail)
+
+
+@app.command("predict")
+def predict_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name (e.g. h100_sxm).")],
+    isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")],
+    osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")],
+    tp: Annotated[int, typer.Option("--tp", help="Tensor parallelism.")] = 1,
+    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallelism.")] = 1,
+    ep: Annotated[int, typer.Option("--ep", help="Expert parallelism (MoE).")] = 1,
+    dp: Annotated[int, typer.Option("--dp", help="Data parallelism: replicas of the instance.")] = 1,
+    attention_dp: Annotated[int, typer.Option("--attention-dp", help="Attention data parallelism inside an instance.")] = 1,
+    precision: Annotated[str | None, typer.Option("--precision", help="Weight format (default: the checkpoint's).")] = None,
+    kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="trtllm, vllm or sglang.")] = "vllm",
+    concurrency: Annotated[float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")] = None,
+    max_throughput: Annotated[bool, typer.Option("--max-throughput", help="Pick the batch that maximises throughput.")] = False,
+    mode: Annotated[str, typer.Option("--mode", help="agg or disagg.")] = "agg",
+    prefill_instances: Annotated[int, typer.Option("--prefill-instances", help="disagg: prefill instances.")] = 1,
+    decode_instances: Annotated[int, typer.Option("--decode-instances", help="disagg: decode instances.")] = 1,
+    prefill_tp: Annotated[int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")] = None,
+    decode_tp: Annotated[int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")] = None,
+    speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
+    acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Predict TTFT, TPOT, throughput and memory of a deployment serving a closed loop of clients."""
+    from inferonomics.perf import DisaggSpec, make_deployment, predict_deployment, predict_disaggregated
+
+    if (concurrency is None) == (not max_throughput):
+        raise InvalidInputError("give exactly one of --concurrency C or --max-throughput")
+    if mode not in ("agg", "disagg"):
+        raise InvalidInputError(f"--mode must be agg or disagg, got {mode!r}")
+    common = dict(pp=pp, ep=ep, attention_dp=attention_dp, precision=precision, kv_precision=kv_precision,
+                  backend=backend, speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate,
+                  overrides=_overrides(set_))
+    if mode == "disagg":
+        if concurrency is None:
+            raise InvalidInputError("disaggregated prediction needs --concurrency")
+        spec = DisaggSpec(
+            prefill=make_deployment(model, hardware, tp=prefill_tp or tp, **common),  # type: ignore[arg-type]
+            decode=make_deployment(model, hardware, tp=decode_tp or tp, **common),  # type: ignore[arg-type]
+            prefill_instances=prefill_instances,
+            decode_instances=decode_instances,
+        )
+        pred = predict_disaggregated(spec, isl, osl, concurrency)
+    else:
+        dep = make_deployment(model, hardware, tp=tp, dp=dp, **common)  # type: ignore[arg-type]
+        pred = predict_deployment(dep, isl, osl, concurrency, max_throughput=max_throughput)
+    d = pred.to_dict()
+    if json_:
+        print_json(d)
+        return
+    console.print(Panel.fit(pred.deployment.describe(), title="deployment"))
+    console.print(table("prediction", ["metric", "value"], [
+        ["concurrency", d["concurrency"]],
+        ["TTFT (ms)", d["ttft_ms"]],
+        ["TPOT (ms)", d["tpot_ms"]],
+        ["tokens/s per user", d["tokens_per_s_per_user"]],
+        ["output tokens/s (deployment)", d["output_tokens_per_s"]],
+        ["output tokens/s per GPU", d["output_tokens_per_s_per_gpu"]],
+        ["requests/s", d["requests_per_s"]],
+        ["sequences in flight per replica", d["batch_size"]],
+        ["chips", d["chips"]],
+        ["memory per GPU (GB)", d["memory_gb_per_gpu"]],
+        ["fits", "yes" if d["fits"] else "no"],
+    ]))
+    console.print(_breakdown_table(d["breakdown"], "mean iteration, by term"))
+
+
+@app.command("floor")
+def floor_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
+    context: Annotated[int, typer.Option("--context", help="Context length in tokens.")] = 4096,
+    precision: Annotated[str | None, typer.Option("--precision", help="Weight format.")] = None,
+    kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
+    usd_per_chip_hour: Annotated[float | None, typer.Option("--usd-per-chip-hour", help="Price of a chip-hour.")] = None,
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Lower bounds: the latency floor (batch 1, best chip count) and the cost floor (full batch)."""
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.perf.bounds import floors
+
+    system = get_hardware(hardware, overrides=_overrides(set_) or None)
+    f = floors(get_model(model), system, context_tokens=context, precision=precision, kv_precision=kv_precision,
+               usd_per_chip_hour=usd_per_chip_hour)
+    d = f.to_dict()
+    if json_:
+        print_json(d)
+        return
+    lf, cf = d["latency_floor"], d["cost_floor"]
+    console.print(table(f"{f.model} on {f.hardware}, {f.context_tokens} tokens of context", ["bound", "value"], [
+        ["latency floor (ms/token)", lf["ms_per_token"]],
+        ["  = tokens/s per user", lf["tokens_per_s"]],
+        ["  at chips", lf["chips"]],
+        ["  memory term (ms)", lf["terms_ms"]["memory_s"]],
+        ["  network term (ms)", lf["terms_ms"]["network_s"]],
+        ["  USD per M tokens at that point", lf["usd_per_mtok"]],
+        ["cost floor (USD per M output tokens)", cf["usd_per_mtok"]],
+        ["  bound by", cf["bound"]],
+        ["  USD per chip-hour", cf["usd_per_chip_hour"]],
+        ["single-user / batched cost", d["single_user_to_batched_cost_ratio"]],
+    ]))

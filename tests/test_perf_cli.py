@@ -1,0 +1,99 @@
+"""`inferonomics predict`, `floor` and `validate serving` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_predict_json(run_cli) -> None:
+    r = run_cli("predict", "--model", "llama-3.1-70b", "--hardware", "h100_sxm", "--tp", "4", "--precision", "fp8",
+                "--isl", "1024", "--osl", "256", "--concurrency", "16", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["fits"] is True and d["tp"] == 4 and d["concurrency"] == 16
+    assert 0 < d["tpot_ms"] < d["ttft_ms"] * 100
+    assert d["output_tokens_per_s_per_gpu"] == pytest.approx(d["output_tokens_per_s"] / 4)
+
+
+def test_predict_max_throughput_and_table(run_cli) -> None:
+    r = run_cli("predict", "-m", "qwen3-32b", "-H", "h200", "--tp", "2", "--isl", "2048", "--osl", "512",
+                "--max-throughput")
+    assert r.exit_code == 0, r.output
+    assert "TPOT" in r.stdout and "memory" in r.stdout
+
+
+def test_predict_disagg(run_cli) -> None:
+    r = run_cli("predict", "-m", "llama-3.1-70b", "-H", "h200_sxm", "--precision", "fp8", "--mode", "disagg",
+                "--prefill-tp", "4", "--decode-tp", "4", "--prefill-instances", "1", "--decode-instances", "2",
+                "--isl", "4096", "--osl", "512", "-c", "32", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["mode"] == "disagg" and d["chips"] == 12 and d["breakdown"]["kv_transfer_ms"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "llama-9000"], "unknown model"),
+        (["--hardware", "h900"], "unknown"),
+        (["--tp", "1", "--precision", "bf16"], "does not fit"),
+        (["--isl", "0"], "isl"),
+        (["--backend", "tgi"], "backend"),
+    ],
+)
+def test_predict_bad_input_exits_2(run_cli, args: list[str], message: str) -> None:
+    base = {"--model": "llama-3.1-70b", "--hardware": "h100_sxm", "--tp": "4", "--isl": "128", "--osl": "128",
+            "--concurrency": "4"}
+    for k, v in zip(args[::2], args[1::2], strict=True):
+        base[k] = v
+    flat = [x for kv in base.items() for x in kv]
+    r = run_cli("predict", *flat)
+    assert r.exit_code == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_predict_needs_exactly_one_load(run_cli) -> None:
+    r = run_cli("predict", "-m", "llama-3.1-8b", "-H", "h100", "--isl", "10", "--osl", "10")
+    assert r.exit_code == 2 and "--concurrency" in r.stderr
+
+
+def test_floor_json_and_what_if(run_cli) -> None:
+    r = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--json")
+    assert r.exit_code == 0, r.output
+    base = json.loads(r.stdout)
+    r2 = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=6.7", "--json")
+    fast = json.loads(r2.stdout)
+    assert fast["latency_floor"]["ms_per_token"] < base["latency_floor"]["ms_per_token"]
+    assert base["single_user_to_batched_cost_ratio"] > 1
+    bad = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=0")
+    assert bad.exit_code == 2 and "hbm_bandwidth_tb_s" in bad.stderr
+
+
+def test_validate_serving_on_a_small_file(run_cli, shared_data: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(shared_data / "measured" / "serving_h100_h200.csv").sample(40, random_state=0)
+    bad = df.iloc[:1].copy()
+    bad["model_path"] = "nobody/no-such-model"
+    bad["id"] = "row-with-unknown-model"
+    path = tmp_path / "runs.csv"
+    pd.concat([df, bad]).to_csv(path, index=False)
+    r = run_cli("validate", "serving", str(path), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["rows"] == 41
+    assert any(s["id"] == "row-with-unknown-model" and "unknown model" in s["reason"] for s in d["skipped"])
+    assert set(d["ttft"]) >= {"median_ape", "p90_ape"} and "system" in d["groups"]
+
+
+def test_validate_serving_rejects_a_csv_without_the_schema(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    r = run_cli("validate", "serving", str(path))
+    assert r.exit_code == 2 and "missing column" in r.stderr
+    r = run_cli("validate", "serving", str(tmp_path / "nope.csv"))
+    assert r.exit_code == 2 and "no such file" in r.stderr
