@@ -1,17 +1,11 @@
 #!/usr/bin/env python
 """Rebuild `src/inferonomics/perf/data/calibration.json` from the measured data in ../shared/data.
 
-Stage 1 (kernels, microbench/{h100_sxm,h200_sxm}): GEMM efficiencies per format, decode and prefill
-attention, NCCL alpha/bus bandwidth per op and group size. Efficiencies are fractions of each GPU's
-catalog peaks, so the same numbers describe both GPUs (and transfer to others by their specs).
-Stage 2 (engines, measured/serving_h100_h200.csv): per-backend iteration and per-layer overheads,
-prefill and MoE efficiency scales and the TTFT waiting scale, by least squares on log TTFT and TPOT.
-
     python scripts/calibrate.py [--shared ../shared] [--systems h100_sxm h200_sxm]
                                 [--exclude-model M] [--out FILE]
 
-`--systems h100_sxm` fits on H100 only (for the H100 -> H200 transfer check); `--exclude-model`
-leaves a model out of stage 2 (leave-one-model-out).
+`--systems h100_sxm` fits on H100 only (the H100 -> H200 transfer check); `--exclude-model` leaves a
+model out of stage 2 (leave-one-model-out). See `inferonomics.perf.fitting` for what is fitted.
 """
 
 from __future__ import annotations
@@ -19,156 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from scipy.optimize import least_squares
-
-from inferonomics.catalog.hardware_catalog import get_hardware
-from inferonomics.perf.calibration import CALIBRATION_FILE, AttentionFit, Calibration, CollectiveFit, EngineFit, GemmFit
-from inferonomics.perf.kernels import decode_attention_time_s, gemm_time_s, prefill_attention_time_s
-from inferonomics.validate.serving import load_measured, plan_row, predict_plans
+from inferonomics.perf.calibration import CALIBRATION_FILE
+from inferonomics.perf.fitting import fit_engines, fit_kernels
+from inferonomics.validate.serving import load_measured
 
 ROOT = Path(__file__).resolve().parents[1]
-GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
-KV_BYTES = {"bfloat16": 2.0, "fp8": 1.0}
-
-
-def fit_gemm(frames: dict[str, pd.DataFrame]) -> dict[str, GemmFit]:
-    out = {}
-    for raw, kind in GEMM_DTYPES.items():
-        parts = []
-        for sysname, df in frames.items():
-            d = df[df.gemm_dtype == raw]
-            parts.append((get_hardware(sysname).chip, d.m.to_numpy(float), d.n.to_numpy(float), d.k.to_numpy(float),
-                          d.latency.to_numpy(float) * 1e-3))
-
-        def resid(x: np.ndarray, parts=parts, kind=kind) -> np.ndarray:
-            fit = GemmFit(compute_eff=x[0], memory_eff=x[1], t0_s=x[2] * 1e-6, q=x[3])
-            cal = Calibration(gemm={kind: fit})
-            r = [np.log(gemm_time_s(m, n, k, chip, kind, cal)) - np.log(t) for chip, m, n, k, t in parts]
-            return np.concatenate(r)
-
-        sol = least_squares(resid, x0=[0.7, 0.8, 5.0, 3.0], bounds=([0.05, 0.05, 0.0, 1.0], [1.0, 1.0, 100.0, 20.0]),
-                            loss="soft_l1", f_scale=0.2)
-        r = np.abs(np.expm1(resid(sol.x)))
-        out[kind] = GemmFit(compute_eff=float(sol.x[0]), memory_eff=float(sol.x[1]), t0_s=float(sol.x[2] * 1e-6),
-                            q=float(sol.x[3]))
-        print(f"gemm {kind:9s} {out[kind]}  median |err| {np.median(r):.1%}  p90 {np.quantile(r, .9):.1%}  n={r.size}")
-    return out
-
-
-def fit_attention(gen: dict[str, pd.DataFrame], ctx: dict[str, pd.DataFrame]) -> AttentionFit:
-    parts = []
-    for sysname, d in gen.items():
-        chip = get_hardware(sysname).chip
-        kv_len = np.where(d.window_size > 0, np.minimum(d.step, d.window_size), d.step).astype(float)
-        kvb = d.batch_size * d.num_key_value_heads * d.head_dim * 2 * kv_len * d.kv_cache_dtype.map(KV_BYTES)
-        work = (d.batch_size * d.num_key_value_heads).to_numpy(float)
-        flops = 4.0 * d.batch_size * d.num_heads * d.head_dim * kv_len
-        parts.append((chip, kvb.to_numpy(float), work, flops.to_numpy(float), d.latency.to_numpy(float) * 1e-3))
-
-    def r_dec(x: np.ndarray) -> np.ndarray:
-        cal = Calibration(attention=AttentionFit(decode_memory_eff=x[0], decode_t0_s=x[1] * 1e-6, decode_work_half=x[2]))
-        return np.concatenate([np.log(decode_attention_time_s(b, w, f, chip, cal)) - np.log(t)
-                               for chip, b, w, f, t in parts])
-
-    dec = least_squares(r_dec, x0=[0.7, 8.0, 8.0], bounds=([0.05, 0.0, 0.0], [1.0, 200.0, 1e4]), loss="soft_l1",
-                        f_scale=0.2)
-    rd = np.abs(np.expm1(r_dec(dec.x)))
-    print(f"decode attention {dec.x}  median |err| {np.median(rd):.1%}  p90 {np.quantile(rd, .9):.1%}  n={rd.size}")
-
-    cparts = []
-    for sysname, d in ctx.items():
-        chip = get_hardware(sysname).chip
-        s = d.isl.to_numpy(float)
-        span = np.where(d.window_size > 0, np.minimum(s, d.window_size), (s + 1) / 2.0)
-        flops = 4.0 * d.batch_size * d.num_heads * d.head_dim * s * span
-        cparts.append((chip, flops.to_numpy(float), s, d.latency.to_numpy(float) * 1e-3))
-
-    def r_pre(x: np.ndarray) -> np.ndarray:
-        cal = Calibration(attention=AttentionFit(prefill_compute_eff=x[0], prefill_t0_s=x[1] * 1e-6,
-                                                 prefill_s_half=x[2]))
-        return np.concatenate([np.log(prefill_attention_time_s(f, s, chip, cal)) - np.log(t)
-                               for chip, f, s, t in cparts])
-
-    pre = least_squares(r_pre, x0=[0.5, 10.0, 256.0], bounds=([0.02, 0.0, 0.0], [1.0, 500.0, 1e5]), loss="soft_l1",
-                        f_scale=0.2)
-    rp = np.abs(np.expm1(r_pre(pre.x)))
-    print(f"prefill attention {pre.x}  median |err| {np.median(rp):.1%}  p90 {np.quantile(rp, .9):.1%}  n={rp.size}")
-    return AttentionFit(decode_memory_eff=float(dec.x[0]), decode_t0_s=float(dec.x[1] * 1e-6),
-                        decode_work_half=float(dec.x[2]), prefill_compute_eff=float(pre.x[0]),
-                        prefill_t0_s=float(pre.x[1] * 1e-6), prefill_s_half=float(pre.x[2]))
-
-
-def fit_nccl(frames: dict[str, pd.DataFrame], reference: str) -> CollectiveFit:
-    """alpha and bus bandwidth per op and group size; message_size counts fp16 elements (2 bytes)."""
-    d = frames[reference]
-    d = d[d.nccl_dtype == "half"]
-    factor = {"all_reduce": lambda n: 2 * (n - 1) / n}
-    alpha: dict[str, dict[str, float]] = {}
-    beta: dict[str, dict[str, float]] = {}
-    for (op, n), g in d.groupby(["op_name", "num_gpus"]):
-        f = factor.get(op, lambda n: (n - 1) / n)(n)
-        b = g.message_size.to_numpy(float) * 2.0 * f
-        t = g.latency.to_numpy(float) * 1e-3
-
-        def r(x: np.ndarray, b=b, t=t) -> np.ndarray:
-            return np.log(x[0] * 1e-6 + b / (x[1] * 1e9)) - np.log(t)
-
-        sol = least_squares(r, x0=[10.0, 300.0], bounds=([0.1, 1.0], [1000.0, 5000.0]))
-        alpha.setdefault(op, {})[str(int(n))] = float(sol.x[0] * 1e-6)
-        beta.setdefault(op, {})[str(int(n))] = float(sol.x[1] * 1e9)
-        err = np.abs(np.expm1(r(sol.x)))
-        print(f"nccl {op:14s} n={n}: alpha {sol.x[0]:.1f} us, bus bw {sol.x[1]:.0f} GB/s, median |err| {np.median(err):.1%}")
-    return CollectiveFit(alpha_s=alpha, beta_bytes_per_s=beta)
-
-
-ENGINE_PARAMS = ("iteration_s", "allreduce_latency_scale", "prefill_eff_scale", "moe_prefill_eff_scale",
-                 "ttft_wait_scale")
-ENGINE_X0 = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
-ENGINE_SCALE = np.array([1e-3, 1.0, 1.0, 1.0, 1.0])
-ENGINE_BOUNDS = ([0.0, 0.1, 0.3, 0.3, 0.0], [20.0, 2.0, 5.0, 5.0, 3.0])
-TOKEN_BUDGETS = (4096.0, 8192.0, 16384.0, 32768.0)
-"""Candidate max-tokens-per-iteration settings (a discrete engine knob: grid, not gradient)."""
-
-
-def fit_engines(cal: Calibration, measured: pd.DataFrame, backends: list[str]) -> dict[str, EngineFit]:
-    plans_all = [plan_row(i, r) for i, r in measured.iterrows()]
-    out = {}
-    for backend in backends:
-        plans = [p for p in plans_all if p.reason is None and p.deployment is not None
-                 and p.deployment.backend == backend]
-        if not plans:
-            continue
-        y = measured.loc[[p.index for p in plans]]
-
-        def resid(x: np.ndarray, budget: float, plans=plans, y=y, backend=backend) -> np.ndarray:
-            eng = EngineFit(**dict(zip(ENGINE_PARAMS, (x * ENGINE_SCALE).tolist(), strict=True)),
-                            prefill_token_budget=budget)
-            c = replace(cal, engines={**cal.engines, backend: eng})
-            pred = predict_plans(plans, c)
-            rt = np.log(pred["pred_tpot_ms"].astype(float).to_numpy()) - np.log(y["silicon_tpot_ms"].to_numpy())
-            rf = np.log(pred["pred_ttft_ms"].astype(float).to_numpy()) - np.log(y["silicon_ttft_ms"].to_numpy())
-            return np.nan_to_num(np.concatenate([rt, 0.7 * rf]), nan=5.0)
-
-        t0 = time.time()
-        best = None
-        for budget in TOKEN_BUDGETS:
-            sol = least_squares(resid, x0=ENGINE_X0, bounds=ENGINE_BOUNDS, loss="soft_l1", f_scale=0.3,
-                                diff_step=0.05, max_nfev=40, args=(budget,))
-            if best is None or sol.cost < best[0].cost:
-                best = (sol, budget)
-        assert best is not None
-        sol, budget = best
-        eng = EngineFit(**dict(zip(ENGINE_PARAMS, (sol.x * ENGINE_SCALE).tolist(), strict=True)),
-                        prefill_token_budget=budget)
-        out[backend] = eng
-        print(f"engine {backend}: {eng}  rows={len(plans)}  ({time.time() - t0:.0f}s)")
-    return out
 
 
 def main() -> int:
@@ -183,29 +35,21 @@ def main() -> int:
     if not (shared / "data").is_dir():
         print(f"no shared data at {shared}/data", file=sys.stderr)
         return 2
-    mb = shared / "data" / "microbench"
-    read = {f: {s: pd.read_parquet(mb / s / f"{f}.parquet") for s in args.systems}
-            for f in ("gemm_perf", "generation_attention_perf", "context_attention_perf", "nccl_perf")}
-    ref = get_hardware(args.systems[0])
-    cal = Calibration(
-        reference_system=args.systems[0],
-        reference_intra_latency_us=ref.intra_node_latency_us,
-        reference_intra_bandwidth_gb_s=ref.intra_node_bandwidth_gb_s,
-        gemm=fit_gemm(read["gemm_perf"]),
-        attention=fit_attention(read["generation_attention_perf"], read["context_attention_perf"]),
-        collectives=fit_nccl(read["nccl_perf"], args.systems[0]),
-    )
+    cal = fit_kernels(shared, args.systems)
     measured = load_measured(shared / "data" / "measured" / "serving_h100_h200.csv")
     measured = measured[measured.system.isin(args.systems) & ~measured.model_path.isin(args.exclude_model)]
     if not args.skip_engines:
         cal = replace(cal, engines=fit_engines(cal, measured, sorted(measured.backend.unique())))
-    cal = replace(cal, provenance={
-        "built_by": "scripts/calibrate.py",
-        "systems": args.systems,
-        "excluded_models": args.exclude_model,
-        "serving_rows": int(len(measured)),
-        "data": "shared/data/microbench (aiconfigurator, vLLM 0.19 kernels, NCCL) and shared/data/measured",
-    })
+    cal = replace(
+        cal,
+        provenance={
+            "built_by": "scripts/calibrate.py",
+            "systems": args.systems,
+            "excluded_models": args.exclude_model,
+            "serving_rows": int(len(measured)),
+            "data": "shared/data/microbench (aiconfigurator, vLLM 0.19 kernels, NCCL) and shared/data/measured",
+        },
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(asdict(cal), indent=1, sort_keys=True) + "\n")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# Tables are checked by content: give Rich a wide, colourless console whatever the terminal (CI and
+# pytest-xdist workers have none).
+os.environ.setdefault("COLUMNS", "200")
+os.environ.setdefault("NO_COLOR", "1")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

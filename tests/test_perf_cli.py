@@ -9,8 +9,24 @@ import pytest
 
 
 def test_predict_json(run_cli) -> None:
-    r = run_cli("predict", "--model", "llama-3.1-70b", "--hardware", "h100_sxm", "--tp", "4", "--precision", "fp8",
-                "--isl", "1024", "--osl", "256", "--concurrency", "16", "--json")
+    r = run_cli(
+        "predict",
+        "--model",
+        "llama-3.1-70b",
+        "--hardware",
+        "h100_sxm",
+        "--tp",
+        "4",
+        "--precision",
+        "fp8",
+        "--isl",
+        "1024",
+        "--osl",
+        "256",
+        "--concurrency",
+        "16",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["fits"] is True and d["tp"] == 4 and d["concurrency"] == 16
@@ -19,16 +35,51 @@ def test_predict_json(run_cli) -> None:
 
 
 def test_predict_max_throughput_and_table(run_cli) -> None:
-    r = run_cli("predict", "-m", "qwen3-32b", "-H", "h200", "--tp", "2", "--isl", "2048", "--osl", "512",
-                "--max-throughput")
+    r = run_cli(
+        "predict",
+        "-m",
+        "qwen3-32b",
+        "-H",
+        "h200",
+        "--tp",
+        "2",
+        "--isl",
+        "2048",
+        "--osl",
+        "512",
+        "--max-throughput",
+    )
     assert r.exit_code == 0, r.output
     assert "TPOT" in r.stdout and "memory" in r.stdout
 
 
 def test_predict_disagg(run_cli) -> None:
-    r = run_cli("predict", "-m", "llama-3.1-70b", "-H", "h200_sxm", "--precision", "fp8", "--mode", "disagg",
-                "--prefill-tp", "4", "--decode-tp", "4", "--prefill-instances", "1", "--decode-instances", "2",
-                "--isl", "4096", "--osl", "512", "-c", "32", "--json")
+    r = run_cli(
+        "predict",
+        "-m",
+        "llama-3.1-70b",
+        "-H",
+        "h200_sxm",
+        "--precision",
+        "fp8",
+        "--mode",
+        "disagg",
+        "--prefill-tp",
+        "4",
+        "--decode-tp",
+        "4",
+        "--prefill-instances",
+        "1",
+        "--decode-instances",
+        "2",
+        "--isl",
+        "4096",
+        "--osl",
+        "512",
+        "-c",
+        "32",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["mode"] == "disagg" and d["chips"] == 12 and d["breakdown"]["kv_transfer_ms"] > 0
@@ -45,8 +96,14 @@ def test_predict_disagg(run_cli) -> None:
     ],
 )
 def test_predict_bad_input_exits_2(run_cli, args: list[str], message: str) -> None:
-    base = {"--model": "llama-3.1-70b", "--hardware": "h100_sxm", "--tp": "4", "--isl": "128", "--osl": "128",
-            "--concurrency": "4"}
+    base = {
+        "--model": "llama-3.1-70b",
+        "--hardware": "h100_sxm",
+        "--tp": "4",
+        "--isl": "128",
+        "--osl": "128",
+        "--concurrency": "4",
+    }
     for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
     flat = [x for kv in base.items() for x in kv]
@@ -65,7 +122,9 @@ def test_floor_json_and_what_if(run_cli) -> None:
     r = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--json")
     assert r.exit_code == 0, r.output
     base = json.loads(r.stdout)
-    r2 = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=6.7", "--json")
+    r2 = run_cli(
+        "floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=6.7", "--json"
+    )
     fast = json.loads(r2.stdout)
     assert fast["latency_floor"]["ms_per_token"] < base["latency_floor"]["ms_per_token"]
     assert base["single_user_to_batched_cost_ratio"] > 1

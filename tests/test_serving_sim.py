@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from _serving_fakes import FakeStepTimeModel
 
 import inferonomics.serving.replica as replica_mod
+from _serving_fakes import FakeStepTimeModel
 from inferonomics.errors import InvalidInputError
 from inferonomics.serving import (
     SLO,
@@ -33,10 +33,17 @@ from inferonomics.serving import (
 )
 
 
-def poisson(n: int = 300, rate: float = 20.0, isl: object = None, osl: object = None, seed: int = 1,
-            **kw: object) -> StaticWorkload:
-    return synthetic_workload(rate, n, isl or LogNormal(600, 0.8, high=4000),  # type: ignore[arg-type]
-                              osl or LogNormal(120, 0.8, high=800), seed=seed, **kw)  # type: ignore[arg-type]
+def poisson(
+    n: int = 300, rate: float = 20.0, isl: object = None, osl: object = None, seed: int = 1, **kw: object
+) -> StaticWorkload:
+    return synthetic_workload(
+        rate,
+        n,
+        isl or LogNormal(600, 0.8, high=4000),  # type: ignore[arg-type]
+        osl or LogNormal(120, 0.8, high=800),
+        seed=seed,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def token_identity(res) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -80,8 +87,9 @@ def test_same_seed_same_result_other_seed_differs() -> None:
 
 def test_rejections_say_why_and_nothing_is_dropped() -> None:
     stm = FakeStepTimeModel(kv_capacity_tokens=10_000, max_context_tokens=16_000)
-    wl = StaticWorkload(np.array([0.0, 0.1, 0.2, 0.3, 0.4]), np.array([100, 15_000, 0, 200, 9_000]),
-                        np.array([10, 2_000, 5, 0, 2_000]))
+    wl = StaticWorkload(
+        np.array([0.0, 0.1, 0.2, 0.3, 0.4]), np.array([100, 15_000, 0, 200, 9_000]), np.array([10, 2_000, 5, 0, 2_000])
+    )
     res = Simulation(stm, wl).run()
     rq = res.requests.set_index("request_id")
     assert list(rq.status) == ["completed", "rejected", "rejected", "rejected", "rejected"]
@@ -89,8 +97,12 @@ def test_rejections_say_why_and_nothing_is_dropped() -> None:
     assert "empty prompt" in rq.reason[2]
     assert "0 output tokens" in rq.reason[3]
     assert "KV cache" in rq.reason[4] and "holds 10,000" in rq.reason[4]
-    assert res.summary["rejected_by_reason"] == {"context_window": 1, "empty_prompt": 1, "zero_output": 1,
-                                                 "kv_capacity": 1}
+    assert res.summary["rejected_by_reason"] == {
+        "context_window": 1,
+        "empty_prompt": 1,
+        "zero_output": 1,
+        "kv_capacity": 1,
+    }
 
 
 def test_partial_run_on_wall_budget_is_marked_and_keeps_every_request() -> None:
@@ -214,8 +226,15 @@ def test_evicted_prefix_blocks_come_back_from_a_lower_tier_at_a_cost() -> None:
 
 
 def test_multi_turn_sessions_grow_and_reuse_their_context() -> None:
-    wl = Sessions(rate_sessions_per_s=2.0, num_sessions=20, turns=Fixed(4), user_tokens=Fixed(300),
-                  output_tokens=Fixed(200), think_time_s=1.0, system_prompt_tokens=1024)
+    wl = Sessions(
+        rate_sessions_per_s=2.0,
+        num_sessions=20,
+        turns=Fixed(4),
+        user_tokens=Fixed(300),
+        output_tokens=Fixed(200),
+        think_time_s=1.0,
+        system_prompt_tokens=1024,
+    )
     res = Simulation(FakeStepTimeModel(), wl, EngineConfig(prefix_cache=True), seed=2).run()
     rq = res.requests
     assert len(rq) == 80 and (rq.status == "completed").all()
@@ -264,7 +283,7 @@ def test_sarathi_keeps_decode_stalls_shorter_than_orca() -> None:
     assert sar.summary["itl_ms"]["p99"] < orca.summary["itl_ms"]["p99"]
 
 
-# --- cluster -------------------------------------------------------------------------------------------------------------
+# --- cluster ---------------------------------------------------------------------------------------------
 
 
 def test_round_robin_spreads_evenly() -> None:
@@ -281,8 +300,9 @@ def test_prefix_aware_router_keeps_a_prefix_on_one_replica() -> None:
     keys = tuple(chain_keys([("grp", int(g[i]), j) for j in range(6)] + [(i, 6)]) for i in range(n))
     wl = StaticWorkload(np.sort(rng.uniform(0, 40, n)), np.full(n, 3600), np.full(n, 50), keys, 512)
     rr = Simulation(FakeStepTimeModel(replicas=4), wl, EngineConfig(prefix_cache=True)).run()
-    pa = Simulation(FakeStepTimeModel(replicas=4), wl, EngineConfig(prefix_cache=True),
-                    ClusterConfig(router="prefix_aware")).run()
+    pa = Simulation(
+        FakeStepTimeModel(replicas=4), wl, EngineConfig(prefix_cache=True), ClusterConfig(router="prefix_aware")
+    ).run()
     assert pa.summary["prefix_cache_hit_rate"] > rr.summary["prefix_cache_hit_rate"]
     for router in ("least_outstanding", "least_kv"):
         res = Simulation(FakeStepTimeModel(replicas=4), wl, cluster=ClusterConfig(router=router)).run()  # type: ignore[arg-type]
@@ -292,8 +312,13 @@ def test_prefix_aware_router_keeps_a_prefix_on_one_replica() -> None:
 def test_front_end_latency_is_paid_both_ways() -> None:
     wl = StaticWorkload(np.zeros(1), np.array([500]), np.array([20]))
     base = Simulation(FakeStepTimeModel(), wl).run().requests.iloc[0]
-    lat = Simulation(FakeStepTimeModel(), wl, cluster=ClusterConfig(gateway_latency_s=0.01,
-                                                                     load_balancer_latency_s=0.002)).run().requests.iloc[0]
+    lat = (
+        Simulation(
+            FakeStepTimeModel(), wl, cluster=ClusterConfig(gateway_latency_s=0.01, load_balancer_latency_s=0.002)
+        )
+        .run()
+        .requests.iloc[0]
+    )
     assert lat.ttft_s - base.ttft_s == pytest.approx(0.024)
     assert lat.e2e_s - base.e2e_s == pytest.approx(0.024)
     assert lat.tpot_s == pytest.approx(base.tpot_s)
@@ -302,8 +327,9 @@ def test_front_end_latency_is_paid_both_ways() -> None:
 def test_disaggregation_ships_kv_and_splits_the_work() -> None:
     stm = FakeStepTimeModel()
     wl = poisson(n=200, rate=10.0)
-    dis = Disaggregation(prefill_replicas=1, decode_replicas=2, kv_transfer_bandwidth_bytes_per_s=10e9,
-                         kv_transfer_latency_s=0.001)
+    dis = Disaggregation(
+        prefill_replicas=1, decode_replicas=2, kv_transfer_bandwidth_bytes_per_s=10e9, kv_transfer_latency_s=0.001
+    )
     res = Simulation(stm, wl, cluster=ClusterConfig(disaggregation=dis)).run()
     assert res.summary["completed"] == 200
     it = res.iterations
@@ -332,7 +358,7 @@ def test_speculative_decoding_needs_fewer_steps() -> None:
     assert plain.summary["tokens"]["decode_steps"] == owed
 
 
-# --- closed loop, SLO, outputs -------------------------------------------------------------------------------------------
+# --- closed loop, SLO, outputs ---------------------------------------------------------------------------
 
 
 def test_closed_loop_never_exceeds_its_clients() -> None:
@@ -373,8 +399,14 @@ def test_outputs_and_chrome_trace(tmp_path: object) -> None:
     names = {p.name for p in paths}
     assert {"requests.parquet", "requests.csv", "iterations.parquet", "summary.json", "trace.json"} <= names
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("completed", "rejected", "goodput_rps", "throughput_output_tokens_per_s", "prefix_cache_hit_rate",
-                "sim_wall_s"):
+    for key in (
+        "completed",
+        "rejected",
+        "goodput_rps",
+        "throughput_output_tokens_per_s",
+        "prefix_cache_hit_rate",
+        "sim_wall_s",
+    ):
         assert key in summary
     for key in ("ttft_ms", "tpot_ms"):
         assert set(summary[key]) >= {"p50", "p90", "p99"}
@@ -409,3 +441,55 @@ def test_bad_configs_are_refused() -> None:
         Simulation(FakeStepTimeModel(), poisson(n=5), EngineConfig(block_size_tokens=24, prefix_cache=True)).run()
     with pytest.raises(InvalidInputError):
         Simulation(object(), poisson(n=5)).run()
+
+
+def test_memory_budget_stops_with_a_partial_result() -> None:
+    res = Simulation(FakeStepTimeModel(), poisson(n=3000, rate=200.0), limits=RunLimits(max_memory_bytes=1.0)).run()
+    assert res.partial and "memory budget" in res.stop_reason
+
+
+def test_progress_is_reported_up_to_one() -> None:
+    seen: list[float] = []
+    Simulation(FakeStepTimeModel(), poisson(n=5000, rate=200.0, osl=Fixed(8))).run(progress=seen.append)
+    assert len(seen) > 2 and seen[-1] == 1.0 and all(0 <= a <= b <= 1 for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_sglang_longest_prefix_match_serves_cached_prefixes_first() -> None:
+    # one request warms a 4-block prefix; then, while a long prompt holds the replica, 10 cold and 10 warm
+    # requests queue up in alternation. LPM admits the warm ones first (FCFS keeps arrival order).
+    warm = chain_keys([("warm", j) for j in range(4)])
+    keys = [warm] + [chain_keys([("big", j) for j in range(8)])]
+    inp, arr = [2100, 8192], [0.0, 1.0]
+    for i in range(20):
+        keys.append(warm + chain_keys([("x", i)]) if i % 2 else chain_keys([("cold", i, j) for j in range(4)]))
+        inp.append(2100)
+        arr.append(1.001 + i * 1e-4)
+    wl = StaticWorkload(np.array(arr), np.array(inp), np.full(22, 2), tuple(keys), 512)
+
+    def order(policy: str) -> list[int]:
+        eng = EngineConfig(scheduler="sglang", sglang_policy=policy, max_tokens_per_iter=2200)  # type: ignore[arg-type]
+        rq = Simulation(FakeStepTimeModel(), wl, eng).run().requests
+        late = rq[rq.request_id >= 2].sort_values("first_token_s")
+        return [int(i) % 2 for i in late.request_id]  # 1 = warm (odd index after the offset of 2)
+
+    assert order("fcfs")[:4] == [0, 1, 0, 1]
+    assert order("lpm")[:10] == [1] * 10
+
+
+def test_disaggregated_decode_pool_under_kv_pressure_recomputes_locally() -> None:
+    dis = Disaggregation(
+        1, 1, kv_transfer_bandwidth_bytes_per_s=50e9, decode_engine=EngineConfig(kv_capacity_tokens=8000)
+    )
+    res = Simulation(
+        FakeStepTimeModel(), burst(n=20, isl=800, osl=600), cluster=ClusterConfig(disaggregation=dis)
+    ).run()
+    assert res.summary["completed"] == 20 and res.replicas.set_index("replica").preemptions[1] > 0
+    processed, owed = token_identity(res)
+    assert processed == owed
+
+
+def test_a_deployment_without_room_for_kv_is_refused() -> None:
+    from inferonomics.errors import DoesNotFitError
+
+    with pytest.raises(DoesNotFitError, match="tokens of KV cache per replica"):
+        Simulation(FakeStepTimeModel(kv_capacity_tokens=0), poisson(n=5)).run()

@@ -10,13 +10,19 @@ import sys
 
 import typer
 
-from inferonomics.cli.common import app, run_app
-
 # Each module adds its commands to `app` on import.
 from inferonomics.cli import catalog_cmds  # noqa: F401,E402
+from inferonomics.cli.common import app, run_app
 
-for _optional in ("perf_cmds", "validate_cmds", "serving_cmds", "economics_cmds", "search_cmds", "web_cmds",
-                  "report_cmds"):
+for _optional in (
+    "perf_cmds",
+    "validate_cmds",
+    "serving_cmds",
+    "economics_cmds",
+    "search_cmds",
+    "web_cmds",
+    "report_cmds",
+):
     try:
         __import__(f"inferonomics.cli.{_optional}")
     except ModuleNotFoundError as exc:  # an area not built yet

@@ -11,7 +11,9 @@ from inferonomics.cli.common import app, console, print_json, table
 from inferonomics.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="What-if hardware figure, e.g. --set hbm_bandwidth_tb_s=10.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="What-if hardware figure, e.g. --set hbm_bandwidth_tb_s=10.")
+]
 
 
 def _overrides(pairs: list[str] | None) -> dict[str, Any]:
@@ -29,7 +31,9 @@ def _breakdown_table(breakdown_ms: dict[str, float], title: str) -> Any:
 
 @app.command("predict")
 def predict_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
+    ],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name (e.g. h100_sxm).")],
     isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")],
     osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")],
@@ -37,18 +41,36 @@ def predict_cmd(
     pp: Annotated[int, typer.Option("--pp", help="Pipeline parallelism.")] = 1,
     ep: Annotated[int, typer.Option("--ep", help="Expert parallelism (MoE).")] = 1,
     dp: Annotated[int, typer.Option("--dp", help="Data parallelism: replicas of the instance.")] = 1,
-    attention_dp: Annotated[int, typer.Option("--attention-dp", help="Attention data parallelism inside an instance.")] = 1,
-    precision: Annotated[str | None, typer.Option("--precision", help="Weight format (default: the checkpoint's).")] = None,
+    attention_dp: Annotated[
+        int, typer.Option("--attention-dp", help="Attention data parallelism inside an instance.")
+    ] = 1,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="Weight format (default: the checkpoint's).")
+    ] = None,
     kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="trtllm, vllm or sglang.")] = "vllm",
-    concurrency: Annotated[float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")] = None,
-    max_throughput: Annotated[bool, typer.Option("--max-throughput", help="Pick the batch that maximises throughput.")] = False,
+    concurrency: Annotated[
+        float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")
+    ] = None,
+    max_throughput: Annotated[
+        bool, typer.Option("--max-throughput", help="Pick the batch that maximises throughput.")
+    ] = False,
     mode: Annotated[str, typer.Option("--mode", help="agg or disagg.")] = "agg",
-    prefill_instances: Annotated[int, typer.Option("--prefill-instances", help="disagg: prefill instances.")] = 1,
-    decode_instances: Annotated[int, typer.Option("--decode-instances", help="disagg: decode instances.")] = 1,
-    prefill_tp: Annotated[int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")] = None,
-    decode_tp: Annotated[int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")] = None,
-    speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
+    prefill_instances: Annotated[
+        int, typer.Option("--prefill-instances", help="disagg: prefill instances.")
+    ] = 1,
+    decode_instances: Annotated[
+        int, typer.Option("--decode-instances", help="disagg: decode instances.")
+    ] = 1,
+    prefill_tp: Annotated[
+        int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")
+    ] = None,
+    decode_tp: Annotated[
+        int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")
+    ] = None,
+    speculative_tokens: Annotated[
+        int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")
+    ] = 0,
     acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
     set_: SetOpt = None,
     json_: JsonOpt = False,
@@ -60,9 +82,17 @@ def predict_cmd(
         raise InvalidInputError("give exactly one of --concurrency C or --max-throughput")
     if mode not in ("agg", "disagg"):
         raise InvalidInputError(f"--mode must be agg or disagg, got {mode!r}")
-    common = dict(pp=pp, ep=ep, attention_dp=attention_dp, precision=precision, kv_precision=kv_precision,
-                  backend=backend, speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate,
-                  overrides=_overrides(set_))
+    common = dict(
+        pp=pp,
+        ep=ep,
+        attention_dp=attention_dp,
+        precision=precision,
+        kv_precision=kv_precision,
+        backend=backend,
+        speculative_tokens=speculative_tokens,
+        acceptance_rate=acceptance_rate,
+        overrides=_overrides(set_),
+    )
     if mode == "disagg":
         if concurrency is None:
             raise InvalidInputError("disaggregated prediction needs --concurrency")
@@ -81,30 +111,40 @@ def predict_cmd(
         print_json(d)
         return
     console.print(Panel.fit(pred.deployment.describe(), title="deployment"))
-    console.print(table("prediction", ["metric", "value"], [
-        ["concurrency", d["concurrency"]],
-        ["TTFT (ms)", d["ttft_ms"]],
-        ["TPOT (ms)", d["tpot_ms"]],
-        ["tokens/s per user", d["tokens_per_s_per_user"]],
-        ["output tokens/s (deployment)", d["output_tokens_per_s"]],
-        ["output tokens/s per GPU", d["output_tokens_per_s_per_gpu"]],
-        ["requests/s", d["requests_per_s"]],
-        ["sequences in flight per replica", d["batch_size"]],
-        ["chips", d["chips"]],
-        ["memory per GPU (GB)", d["memory_gb_per_gpu"]],
-        ["fits", "yes" if d["fits"] else "no"],
-    ]))
+    console.print(
+        table(
+            "prediction",
+            ["metric", "value"],
+            [
+                ["concurrency", d["concurrency"]],
+                ["TTFT (ms)", d["ttft_ms"]],
+                ["TPOT (ms)", d["tpot_ms"]],
+                ["tokens/s per user", d["tokens_per_s_per_user"]],
+                ["output tokens/s (deployment)", d["output_tokens_per_s"]],
+                ["output tokens/s per GPU", d["output_tokens_per_s_per_gpu"]],
+                ["requests/s", d["requests_per_s"]],
+                ["sequences in flight per replica", d["batch_size"]],
+                ["chips", d["chips"]],
+                ["memory per GPU (GB)", d["memory_gb_per_gpu"]],
+                ["fits", "yes" if d["fits"] else "no"],
+            ],
+        )
+    )
     console.print(_breakdown_table(d["breakdown"], "mean iteration, by term"))
 
 
 @app.command("floor")
 def floor_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
+    ],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
     context: Annotated[int, typer.Option("--context", help="Context length in tokens.")] = 4096,
     precision: Annotated[str | None, typer.Option("--precision", help="Weight format.")] = None,
     kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
-    usd_per_chip_hour: Annotated[float | None, typer.Option("--usd-per-chip-hour", help="Price of a chip-hour.")] = None,
+    usd_per_chip_hour: Annotated[
+        float | None, typer.Option("--usd-per-chip-hour", help="Price of a chip-hour.")
+    ] = None,
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -114,22 +154,34 @@ def floor_cmd(
     from inferonomics.perf.bounds import floors
 
     system = get_hardware(hardware, overrides=_overrides(set_) or None)
-    f = floors(get_model(model), system, context_tokens=context, precision=precision, kv_precision=kv_precision,
-               usd_per_chip_hour=usd_per_chip_hour)
+    f = floors(
+        get_model(model),
+        system,
+        context_tokens=context,
+        precision=precision,
+        kv_precision=kv_precision,
+        usd_per_chip_hour=usd_per_chip_hour,
+    )
     d = f.to_dict()
     if json_:
         print_json(d)
         return
     lf, cf = d["latency_floor"], d["cost_floor"]
-    console.print(table(f"{f.model} on {f.hardware}, {f.context_tokens} tokens of context", ["bound", "value"], [
-        ["latency floor (ms/token)", lf["ms_per_token"]],
-        ["  = tokens/s per user", lf["tokens_per_s"]],
-        ["  at chips", lf["chips"]],
-        ["  memory term (ms)", lf["terms_ms"]["memory_s"]],
-        ["  network term (ms)", lf["terms_ms"]["network_s"]],
-        ["  USD per M tokens at that point", lf["usd_per_mtok"]],
-        ["cost floor (USD per M output tokens)", cf["usd_per_mtok"]],
-        ["  bound by", cf["bound"]],
-        ["  USD per chip-hour", cf["usd_per_chip_hour"]],
-        ["single-user / batched cost", d["single_user_to_batched_cost_ratio"]],
-    ]))
+    console.print(
+        table(
+            f"{f.model} on {f.hardware}, {f.context_tokens} tokens of context",
+            ["bound", "value"],
+            [
+                ["latency floor (ms/token)", lf["ms_per_token"]],
+                ["  = tokens/s per user", lf["tokens_per_s"]],
+                ["  at chips", lf["chips"]],
+                ["  memory term (ms)", lf["terms_ms"]["memory_s"]],
+                ["  network term (ms)", lf["terms_ms"]["network_s"]],
+                ["  USD per M tokens at that point", lf["usd_per_mtok"]],
+                ["cost floor (USD per M output tokens)", cf["usd_per_mtok"]],
+                ["  bound by", cf["bound"]],
+                ["  USD per chip-hour", cf["usd_per_chip_hour"]],
+                ["single-user / batched cost", d["single_user_to_batched_cost_ratio"]],
+            ],
+        )
+    )

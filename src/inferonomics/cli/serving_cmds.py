@@ -15,8 +15,6 @@ from inferonomics.cli.common import app, console, err_console, print_json, table
 from inferonomics.errors import InvalidInputError
 
 
-
-
 @app.command("simulate")
 def simulate_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `inferonomics models`).")],
@@ -29,17 +27,26 @@ def simulate_cmd(
     backend: Annotated[str, typer.Option(help="Engine whose overheads the step-time model uses.")] = "vllm",
     replicas: Annotated[int, typer.Option("--replicas", "-r", help="Replicas behind the router.")] = 1,
     # workload -----------------------------------------------------------------------------------
-    trace: Annotated[Path | None, typer.Option(help="Replay a trace (Azure CSV, Mooncake JSONL, BurstGPT CSV, "
-                                                    "vLLM benchmark JSON).")] = None,
+    trace: Annotated[
+        Path | None, typer.Option(help="Replay a trace (Azure CSV, Mooncake JSONL, BurstGPT CSV, vLLM benchmark JSON).")
+    ] = None,
     trace_format: Annotated[str, typer.Option(help="auto, azure, mooncake, burstgpt or vllm.")] = "auto",
     max_requests: Annotated[int | None, typer.Option(help="Only the first N requests of the trace.")] = None,
     rate_scale: Annotated[float | None, typer.Option(help="Replay the trace N times faster.")] = None,
-    rate: Annotated[float | None, typer.Option(help="Open loop: requests per second (Poisson; see "
-                                                    "--burstiness).")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Open loop: requests per second (Poisson; see --burstiness).")
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(help="Closed loop: this many clients.")] = None,
-    sessions: Annotated[int | None, typer.Option(help="Multi-turn: this many chat sessions (at --rate sessions/s).")] = None,
-    isl_dist: Annotated[str, typer.Option(help="Prompt lengths: 1024, fixed:N, uniform:LO,HI, lognormal:MEAN,CV, "
-                                               "empirical:V1,V2,... or empirical:FILE[:COLUMN].")] = "fixed:1024",
+    sessions: Annotated[
+        int | None, typer.Option(help="Multi-turn: this many chat sessions (at --rate sessions/s).")
+    ] = None,
+    isl_dist: Annotated[
+        str,
+        typer.Option(
+            help="Prompt lengths: 1024, fixed:N, uniform:LO,HI, lognormal:MEAN,CV, "
+            "empirical:V1,V2,... or empirical:FILE[:COLUMN]."
+        ),
+    ] = "fixed:1024",
     osl_dist: Annotated[str, typer.Option(help="Output lengths (same forms).")] = "fixed:256",
     num_requests: Annotated[int, typer.Option(help="Requests of a synthetic workload.")] = 1000,
     burstiness: Annotated[float, typer.Option(help="Gamma shape of inter-arrivals: 1 Poisson, < 1 burstier.")] = 1.0,
@@ -51,16 +58,18 @@ def simulate_cmd(
     max_batch_size: Annotated[int | None, typer.Option(help="Most requests running per replica.")] = None,
     max_tokens_per_iter: Annotated[int | None, typer.Option(help="Token budget of one iteration.")] = None,
     block_size: Annotated[int, typer.Option(help="KV block size, tokens.")] = 16,
-    prefix_cache: Annotated[bool | None, typer.Option("--prefix-cache/--no-prefix-cache",
-                                                      help="Prefix caching (default: the scheduler's).")] = None,
+    prefix_cache: Annotated[
+        bool | None, typer.Option("--prefix-cache/--no-prefix-cache", help="Prefix caching (default: the scheduler's).")
+    ] = None,
     preemption: Annotated[str, typer.Option(help="recompute or swap.")] = "recompute",
     kv_host_gb: Annotated[float, typer.Option(help="Host-DRAM tier for evicted prefix blocks, GB per replica.")] = 0.0,
     kv_ssd_gb: Annotated[float, typer.Option(help="SSD tier for evicted prefix blocks, GB per replica.")] = 0.0,
     spec_tokens: Annotated[int, typer.Option(help="Speculative decoding: draft tokens per step.")] = 0,
     acceptance_rate: Annotated[float, typer.Option(help="Probability each draft token is accepted.")] = 0.0,
     # cluster -------------------------------------------------------------------------------------
-    router: Annotated[str, typer.Option(help="round_robin, least_outstanding, least_kv or prefix_aware.")] =
-    "round_robin",
+    router: Annotated[
+        str, typer.Option(help="round_robin, least_outstanding, least_kv or prefix_aware.")
+    ] = "round_robin",
     gateway_ms: Annotated[float, typer.Option(help="API gateway latency, one way, ms.")] = 0.0,
     lb_ms: Annotated[float, typer.Option(help="Load balancer latency, one way, ms.")] = 0.0,
     prefill_replicas: Annotated[int | None, typer.Option(help="Disaggregated: prefill replicas.")] = None,
@@ -70,10 +79,12 @@ def simulate_cmd(
     # run -----------------------------------------------------------------------------------------
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
     max_wall_s: Annotated[float | None, typer.Option(help="Stop (partial result) after this many seconds.")] = None,
-    max_memory_gb: Annotated[float | None, typer.Option(help="Stop (partial result) above this resident memory.")]
-    = None,
-    out: Annotated[Path | None, typer.Option(help="Write requests, iterations, summary.json and trace.json here.")]
-    = None,
+    max_memory_gb: Annotated[
+        float | None, typer.Option(help="Stop (partial result) above this resident memory.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write requests, iterations, summary.json and trace.json here.")
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")] = True,
 ) -> None:
@@ -95,13 +106,16 @@ def simulate_cmd(
         synthetic_workload,
     )
 
-    chosen = [n for n, v in (("--trace", trace), ("--concurrency", concurrency), ("--sessions", sessions))
-              if v is not None]
-    if rate is not None and not chosen:
+    chosen = [
+        n for n, v in (("--trace", trace), ("--concurrency", concurrency), ("--sessions", sessions)) if v is not None
+    ]
+    if rate is not None and sessions is None:
         chosen.append("--rate")
     if len(chosen) != 1:
-        raise InvalidInputError("give exactly one workload: --trace FILE, --rate X, --concurrency C or "
-                                f"--sessions N (with --rate); got {', '.join(chosen) or 'none'}")
+        raise InvalidInputError(
+            "give exactly one workload: --trace FILE, --rate X, --concurrency C or "
+            f"--sessions N (with --rate); got {', '.join(chosen) or 'none'}"
+        )
     wl: Any
     if trace is not None:
         wl = load_trace(trace, trace_format, seed=seed)
@@ -114,27 +128,67 @@ def simulate_cmd(
     elif sessions is not None:
         if rate is None:
             raise InvalidInputError("--sessions needs --rate (sessions per second)")
-        wl = Sessions(rate, sessions, parse_distribution(turns), parse_distribution(isl_dist),
-                      parse_distribution(osl_dist), think_s, shared_prefix_tokens)
+        wl = Sessions(
+            rate,
+            sessions,
+            parse_distribution(turns),
+            parse_distribution(isl_dist),
+            parse_distribution(osl_dist),
+            think_s,
+            shared_prefix_tokens,
+        )
     else:
         assert rate is not None
-        wl = synthetic_workload(rate, num_requests, parse_distribution(isl_dist), parse_distribution(osl_dist),
-                                burstiness=burstiness, seed=seed, shared_prefix_tokens=shared_prefix_tokens)
-    dep = make_deployment(model, hardware, tp=tp, pp=pp, ep=ep, dp=replicas, precision=precision,
-                          kv_precision=kv_precision, backend=backend, speculative_tokens=spec_tokens,
-                          acceptance_rate=acceptance_rate)
-    tiers = tuple(t for t in ((host_dram_tier(kv_host_gb * 1e9) if kv_host_gb > 0 else None),
-                              (ssd_tier(kv_ssd_gb * 1e9) if kv_ssd_gb > 0 else None)) if t is not None)
-    engine = EngineConfig(scheduler=scheduler, max_batch_size=max_batch_size,  # type: ignore[arg-type]
-                          max_tokens_per_iter=max_tokens_per_iter, block_size_tokens=block_size,
-                          prefix_cache=prefix_cache, preemption=preemption, kv_tiers=tiers)  # type: ignore[arg-type]
+        wl = synthetic_workload(
+            rate,
+            num_requests,
+            parse_distribution(isl_dist),
+            parse_distribution(osl_dist),
+            burstiness=burstiness,
+            seed=seed,
+            shared_prefix_tokens=shared_prefix_tokens,
+        )
+    dep = make_deployment(
+        model,
+        hardware,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        dp=replicas,
+        precision=precision,
+        kv_precision=kv_precision,
+        backend=backend,
+        speculative_tokens=spec_tokens,
+        acceptance_rate=acceptance_rate,
+    )
+    tiers = tuple(
+        t
+        for t in (
+            (host_dram_tier(kv_host_gb * 1e9) if kv_host_gb > 0 else None),
+            (ssd_tier(kv_ssd_gb * 1e9) if kv_ssd_gb > 0 else None),
+        )
+        if t is not None
+    )
+    engine = EngineConfig(
+        scheduler=scheduler,  # type: ignore[arg-type]
+        max_batch_size=max_batch_size,
+        max_tokens_per_iter=max_tokens_per_iter,
+        block_size_tokens=block_size,
+        prefix_cache=prefix_cache,
+        preemption=preemption,  # type: ignore[arg-type]
+        kv_tiers=tiers,
+    )
     disagg = None
     if (prefill_replicas is None) != (decode_replicas is None):
         raise InvalidInputError("disaggregation needs both --prefill-replicas and --decode-replicas")
     if prefill_replicas is not None and decode_replicas is not None:
         disagg = Disaggregation(prefill_replicas, decode_replicas)
-    cluster = ClusterConfig(router=router, gateway_latency_s=gateway_ms / 1e3,  # type: ignore[arg-type]
-                            load_balancer_latency_s=lb_ms / 1e3, disaggregation=disagg)
+    cluster = ClusterConfig(
+        router=router,  # type: ignore[arg-type]
+        gateway_latency_s=gateway_ms / 1e3,
+        load_balancer_latency_s=lb_ms / 1e3,
+        disaggregation=disagg,
+    )
     slo = SLO(None if slo_ttft_ms is None else slo_ttft_ms / 1e3, None if slo_tpot_ms is None else slo_tpot_ms / 1e3)
     limits = RunLimits(max_wall_s, None if max_memory_gb is None else max_memory_gb * 1e9)
     sim = Simulation(dep, wl, engine, cluster, slo, limits, seed)
@@ -158,8 +212,14 @@ def _run_with_progress(sim: Any, show: bool) -> Any:
         return sim.run()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("sim", total=1.0)
         return sim.run(progress=lambda f: bar.update(task, completed=f))
 
@@ -169,15 +229,23 @@ def _print_summary(s: dict[str, Any], res: Any) -> None:
         err_console.print(f"[bold yellow]partial result:[/] {s['stop_reason']}", highlight=False)
     console.print(f"{s['deployment']}\n{s['workload']}", highlight=False)
     rows: list[list[Any]] = []
-    for key, label in (("ttft_ms", "TTFT, ms"), ("tpot_ms", "TPOT, ms"), ("itl_ms", "ITL, ms"),
-                       ("e2e_ms", "end to end, ms"), ("queue_ms", "queueing, ms")):
+    for key, label in (
+        ("ttft_ms", "TTFT, ms"),
+        ("tpot_ms", "TPOT, ms"),
+        ("itl_ms", "ITL, ms"),
+        ("e2e_ms", "end to end, ms"),
+        ("queue_ms", "queueing, ms"),
+    ):
         st = s[key]
         rows.append([label, st["mean"], st["p50"], st["p90"], st["p99"]])
     console.print(table("latency", ["", "mean", "p50", "p90", "p99"], rows))
     slo = s["slo"]
     slo_txt = ", ".join(f"{k.split('_')[0].upper()} <= {v:g} ms" for k, v in slo.items() if v is not None) or "none"
     rows = [
-        ["requests (completed / rejected / incomplete)", f"{s['completed']:,} / {s['rejected']:,} / {s['incomplete']:,}"],
+        [
+            "requests (completed / rejected / incomplete)",
+            f"{s['completed']:,} / {s['rejected']:,} / {s['incomplete']:,}",
+        ],
         ["throughput, requests/s", s["throughput_rps"]],
         [f"goodput, requests/s (SLO: {slo_txt})", s["goodput_rps"]],
         ["output tokens/s", s["throughput_output_tokens_per_s"]],
@@ -193,9 +261,15 @@ def _print_summary(s: dict[str, Any], res: Any) -> None:
         rows.append(["rejected by reason", ", ".join(f"{k}: {v}" for k, v in s["rejected_by_reason"].items())])
     console.print(table("summary", ["", "value"], rows))
     rep = res.replicas
-    console.print(table("replicas", ["replica", "role", "utilisation", "mean batch", "mean KV occupancy",
-                                     "preemptions"],
-                        [[r.replica, r.role, r.utilisation, r.mean_batch, r.mean_kv_occupancy, r.preemptions]
-                         for r in rep.itertuples()]))
+    console.print(
+        table(
+            "replicas",
+            ["replica", "role", "utilisation", "mean batch", "mean KV occupancy", "preemptions"],
+            [
+                [r.replica, r.role, r.utilisation, r.mean_batch, r.mean_kv_occupancy, r.preemptions]
+                for r in rep.itertuples()
+            ],
+        )
+    )
     if "files" in s:
         console.print("wrote " + ", ".join(s["files"]), highlight=False)

@@ -4,7 +4,8 @@ Agents and voice: each agent (or conversation) is one closed-loop client of the 
 (`perf.steady_state.closed_loop`), sending turns of its context and receiving `output_tokens_per_turn`;
 its average token rate is the replica's output tokens/s / clients. The plan keeps, for each swept
 deployment, the most clients per replica that still give each its rate (and, for voice, the
-per-user speed and TTFT); replicas = ceil(N / clients per replica). Every turn re-sends the whole
+per-user speed and TTFT); replicas = ceil(N / clients per replica). `usd_per_<unit>_hour` is for these N
+(whole replicas), `..._at_scale` the marginal cost once replicas are full. Every turn re-sends the whole
 context as prompt (no prefix cache): an upper bound on the prefill work.
 
 Coding session: the context grows each turn by the new input and the output; with a prompt cache,
@@ -24,10 +25,10 @@ import pandas as pd
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
-from inferonomics.errors import InvalidInputError
 from inferonomics.economics.frontier import Frontier, frontier
 from inferonomics.economics.ownership import Acquisition, OwnershipAssumptions, chip_hour_cost
 from inferonomics.economics.price_sheet import DerivedPriceSheet
+from inferonomics.errors import InvalidInputError
 from inferonomics.perf.calibration import Calibration
 
 
@@ -44,8 +45,13 @@ class CapacityPlan:
         return self.options.iloc[0].to_dict()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "requirement": self.requirement, "best": self.best,
-                "options": self.options.to_dict(orient="records"), "notes": list(self.notes)}
+        return {
+            "title": self.title,
+            "requirement": self.requirement,
+            "best": self.best,
+            "options": self.options.to_dict(orient="records"),
+            "notes": list(self.notes),
+        }
 
 
 def _positive(name: str, v: float) -> float:
@@ -54,56 +60,128 @@ def _positive(name: str, v: float) -> float:
     return float(v)
 
 
-def _plan(f: Frontier, usd_per_chip_hour: float, n: float, ok: np.ndarray, title: str, requirement: dict[str, Any],
-          per: str, notes: list[str]) -> CapacityPlan:
+def _plan(
+    f: Frontier,
+    usd_per_chip_hour: float,
+    n: float,
+    ok: np.ndarray,
+    title: str,
+    requirement: dict[str, Any],
+    per: str,
+    notes: list[str],
+) -> CapacityPlan:
     pts = f.all_points.copy()
     pts = pts[ok]
     if pts.empty:
         raise InvalidInputError(
             f"no deployment of {f.model} on {f.hardware} meets {requirement}; fastest swept point: "
-            f"{f.latency_floor['tokens_per_s_per_user']:.1f} tok/s per user, TTFT {f.latency_floor['ttft_s']:.2f} s")
+            f"{f.latency_floor['tokens_per_s_per_user']:.1f} tok/s per user, TTFT "
+            f"{f.latency_floor['ttft_s']:.2f} s"
+        )
     # most clients per replica that still meet the requirement, per deployment
     best = pts.loc[pts.groupby("deployment")["concurrency"].idxmax()].copy()
     best["replicas"] = np.ceil(n / best["concurrency"])
     best["total_chips"] = best["replicas"] * best["chips"]
     best["usd_per_hour"] = best["total_chips"] * usd_per_chip_hour
     best[f"usd_per_{per}_hour"] = best["usd_per_hour"] / n
-    cols = ["deployment", "chips", "concurrency", "replicas", "total_chips", "usd_per_hour", f"usd_per_{per}_hour",
-            "client_output_tokens_per_s", "tokens_per_s_per_user", "ttft_s", "batch_size"]
-    out = best.sort_values(["usd_per_hour", "ttft_s"])[cols].rename(columns={
-        "chips": "chips_per_replica", "concurrency": f"{per}s_per_replica",
-        "client_output_tokens_per_s": f"tokens_per_s_per_{per}"}).reset_index(drop=True)
+    best[f"usd_per_{per}_hour_at_scale"] = best["chips"] * usd_per_chip_hour / best["concurrency"]
+    cols = [
+        "deployment",
+        "chips",
+        "concurrency",
+        "replicas",
+        "total_chips",
+        "usd_per_hour",
+        f"usd_per_{per}_hour",
+        f"usd_per_{per}_hour_at_scale",
+        "client_output_tokens_per_s",
+        "tokens_per_s_per_user",
+        "ttft_s",
+        "batch_size",
+    ]
+    out = (
+        best.sort_values(["usd_per_hour", "ttft_s"])[cols]
+        .rename(
+            columns={
+                "chips": "chips_per_replica",
+                "concurrency": f"{per}s_per_replica",
+                "client_output_tokens_per_s": f"tokens_per_s_per_{per}",
+            }
+        )
+        .reset_index(drop=True)
+    )
     return CapacityPlan(title, requirement, out, tuple(notes))
 
 
-def agents_capacity(model: ModelSpec | str, hardware: System | str, *, agents: float,
-                    output_tokens_per_s_per_agent: float, context_tokens: int, output_tokens_per_turn: int = 500,
-                    acquisition: Acquisition = "rent", usd_per_chip_hour: float | None = None,
-                    ownership: OwnershipAssumptions | None = None, max_chips: int = 64, precision: str | None = None,
-                    calibration: Calibration | None = None) -> CapacityPlan:
+def agents_capacity(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    agents: float,
+    output_tokens_per_s_per_agent: float,
+    context_tokens: int,
+    output_tokens_per_turn: int = 500,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    max_chips: int = 64,
+    precision: str | None = None,
+    calibration: Calibration | None = None,
+) -> CapacityPlan:
     """Chips, USD per hour and USD per agent-hour for `agents` concurrent agents, each averaging
     `output_tokens_per_s_per_agent` with a `context_tokens` prompt per turn (see the module docstring)."""
     n = _positive("agents", agents)
     rate = _positive("output_tokens_per_s_per_agent", output_tokens_per_s_per_agent)
-    f = frontier(model, hardware, isl=context_tokens, osl=output_tokens_per_turn, max_chips=max_chips,
-                 precision=precision, usd_per_chip_hour=1.0, calibration=calibration)
+    f = frontier(
+        model,
+        hardware,
+        isl=context_tokens,
+        osl=output_tokens_per_turn,
+        max_chips=max_chips,
+        precision=precision,
+        usd_per_chip_hour=1.0,
+        calibration=calibration,
+    )
     system = _system(hardware)
     price = chip_hour_cost(system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
     ok = f.all_points["client_output_tokens_per_s"].to_numpy() >= rate
-    req = {"agents": n, "output_tokens_per_s_per_agent": rate, "context_tokens": context_tokens,
-           "output_tokens_per_turn": output_tokens_per_turn, "usd_per_chip_hour": price.usd_per_chip_hour,
-           "acquisition": price.acquisition}
+    req = {
+        "agents": n,
+        "output_tokens_per_s_per_agent": rate,
+        "context_tokens": context_tokens,
+        "output_tokens_per_turn": output_tokens_per_turn,
+        "usd_per_chip_hour": price.usd_per_chip_hour,
+        "acquisition": price.acquisition,
+    }
     notes = ["every turn re-sends the whole context (no prefix cache): prefill is an upper bound"]
-    return _plan(f, price.usd_per_chip_hour, n, ok, f"{n:,.0f} agents of {f.model} on {f.hardware}", req, "agent",
-                 notes)
+    return _plan(
+        f,
+        price.usd_per_chip_hour,
+        n,
+        ok,
+        f"{n:,.0f} agents of {f.model} on {f.hardware}",
+        req,
+        "agent",
+        notes,
+    )
 
 
-def voice_capacity(model: ModelSpec | str, hardware: System | str, *, conversations: float = 1.0,
-                   tokens_per_s: float = 15.0, ttft_s: float = 0.5, context_tokens: int = 4000,
-                   output_tokens_per_turn: int = 150, acquisition: Acquisition = "rent",
-                   usd_per_chip_hour: float | None = None, ownership: OwnershipAssumptions | None = None,
-                   max_chips: int = 64, precision: str | None = None,
-                   calibration: Calibration | None = None) -> CapacityPlan:
+def voice_capacity(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    conversations: float = 1.0,
+    tokens_per_s: float = 15.0,
+    ttft_s: float = 0.5,
+    context_tokens: int = 4000,
+    output_tokens_per_turn: int = 150,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    max_chips: int = 64,
+    precision: str | None = None,
+    calibration: Calibration | None = None,
+) -> CapacityPlan:
     """USD per hour of live voice conversation: the model must speak at least `tokens_per_s` (real time)
     and answer within `ttft_s`. Each conversation holds a client slot for the whole hour (conservative:
     the model idles while the person speaks). Defaults are assumptions: ~15 text tok/s covers speech
@@ -111,17 +189,39 @@ def voice_capacity(model: ModelSpec | str, hardware: System | str, *, conversati
     n = _positive("conversations", conversations)
     rate = _positive("tokens_per_s", tokens_per_s)
     ttft = _positive("ttft_s", ttft_s)
-    f = frontier(model, hardware, isl=context_tokens, osl=output_tokens_per_turn, max_chips=max_chips,
-                 precision=precision, usd_per_chip_hour=1.0, calibration=calibration)
+    f = frontier(
+        model,
+        hardware,
+        isl=context_tokens,
+        osl=output_tokens_per_turn,
+        max_chips=max_chips,
+        precision=precision,
+        usd_per_chip_hour=1.0,
+        calibration=calibration,
+    )
     system = _system(hardware)
     price = chip_hour_cost(system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
     pts = f.all_points
     ok = (pts["tokens_per_s_per_user"].to_numpy() >= rate) & (pts["ttft_s"].to_numpy() <= ttft)
-    req = {"conversations": n, "tokens_per_s": rate, "ttft_s": ttft, "context_tokens": context_tokens,
-           "output_tokens_per_turn": output_tokens_per_turn, "usd_per_chip_hour": price.usd_per_chip_hour,
-           "acquisition": price.acquisition}
-    return _plan(f, price.usd_per_chip_hour, n, ok, f"Voice on {f.model} / {f.hardware}", req, "conversation",
-                 ["each conversation holds a slot for the whole hour"])
+    req = {
+        "conversations": n,
+        "tokens_per_s": rate,
+        "ttft_s": ttft,
+        "context_tokens": context_tokens,
+        "output_tokens_per_turn": output_tokens_per_turn,
+        "usd_per_chip_hour": price.usd_per_chip_hour,
+        "acquisition": price.acquisition,
+    }
+    return _plan(
+        f,
+        price.usd_per_chip_hour,
+        n,
+        ok,
+        f"Voice on {f.model} / {f.hardware}",
+        req,
+        "conversation",
+        ["each conversation holds a slot for the whole hour"],
+    )
 
 
 def _system(hardware: System | str) -> System:
@@ -144,9 +244,16 @@ class TokenRates:
     output_usd_per_mtok: float
     cached_input_usd_per_mtok: float
     cache_write_usd_per_mtok: float
-    long_context_threshold_tokens: int = 0
-    long_context_input_multiplier: float = 1.0
-    long_context_output_multiplier: float = 1.0
+    context_tiers: tuple[tuple[int, float, float], ...] = ()
+    """(above this many prompt tokens, input multiplier, output multiplier), ascending; the last tier whose
+    threshold a prompt exceeds applies to all its input and output (API long-context rules)."""
+
+    def multipliers(self, prompt_tokens: int) -> tuple[float, float]:
+        mi = mo = 1.0
+        for threshold, i, o in self.context_tiers:
+            if prompt_tokens > threshold:
+                mi, mo = i, o
+        return mi, mo
 
     @classmethod
     def from_sheet(cls, sheet: PriceSheet) -> TokenRates:
@@ -155,16 +262,40 @@ class TokenRates:
         if cached is None:
             cached = sheet.input_usd_per_mtok * (1 - sheet.implicit_cache_discount)
         write = sheet.cache_write_5m_usd_per_mtok or sheet.input_usd_per_mtok
-        return cls(sheet.key, sheet.input_usd_per_mtok, sheet.output_usd_per_mtok, cached, write,
-                   sheet.long_context_threshold_tokens, sheet.long_context_input_multiplier,
-                   sheet.long_context_output_multiplier)
+        tiers: tuple[tuple[int, float, float], ...] = ()
+        if sheet.long_context_threshold_tokens:
+            tiers = (
+                (
+                    sheet.long_context_threshold_tokens,
+                    sheet.long_context_input_multiplier,
+                    sheet.long_context_output_multiplier,
+                ),
+            )
+        return cls(sheet.key, sheet.input_usd_per_mtok, sheet.output_usd_per_mtok, cached, write, tiers)
 
     @classmethod
     def from_derived(cls, d: DerivedPriceSheet, label: str | None = None) -> TokenRates:
+        """Self-hosted rates; a prompt between two costed lengths pays the cost of the longer one (relative
+        to the standard cost, never below it), so the surcharge follows the context step by step."""
         lc = d.long_context or {}
-        return cls(label or f"self-hosted {d.deployment}", d.input_usd_per_mtok, d.output_usd_per_mtok,
-                   d.cached_input_usd_per_mtok, d.cache_write_usd_per_mtok, int(lc.get("threshold_tokens", 0)),
-                   float(lc.get("input_multiplier", 1.0)), float(lc.get("output_multiplier", 1.0)))
+        rows = sorted(lc.get("rows", []), key=lambda r: r["context_tokens"])
+        c_in, c_out = d.cost_usd_per_mtok["input"], d.cost_usd_per_mtok["output"]
+        tiers = tuple(
+            (
+                int(prev["context_tokens"]),
+                max(row["input_usd_per_mtok"] / c_in, 1.0),
+                max(row["output_usd_per_mtok"] / c_out, 1.0),
+            )
+            for prev, row in zip(rows, rows[1:], strict=False)
+        )
+        return cls(
+            label or f"self-hosted {d.deployment}",
+            d.input_usd_per_mtok,
+            d.output_usd_per_mtok,
+            d.cached_input_usd_per_mtok,
+            d.cache_write_usd_per_mtok,
+            tiers,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,12 +306,23 @@ class SessionCost:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"totals_usd": self.totals, "turns": self.turns.to_dict(orient="records"), "notes": list(self.notes)}
+        return {
+            "totals_usd": self.totals,
+            "turns": self.turns.to_dict(orient="records"),
+            "notes": list(self.notes),
+        }
 
 
-def coding_session(rates: list[TokenRates], *, turns: int = 40, initial_context_tokens: int = 20_000,
-                   new_input_tokens_per_turn: int = 2_000, output_tokens_per_turn: int = 800,
-                   cache_hit_rate: float = 0.9, max_context_tokens: int | None = None) -> SessionCost:
+def coding_session(
+    rates: list[TokenRates],
+    *,
+    turns: int = 40,
+    initial_context_tokens: int = 20_000,
+    new_input_tokens_per_turn: int = 2_000,
+    output_tokens_per_turn: int = 800,
+    cache_hit_rate: float = 0.9,
+    max_context_tokens: int | None = None,
+) -> SessionCost:
     """Cost of a coding-agent session whose context grows every turn, at each set of rates.
 
     Turn t sends context C_t plus the new input; `cache_hit_rate` of C_t is read from the prompt cache
@@ -193,9 +335,11 @@ def coding_session(rates: list[TokenRates], *, turns: int = 40, initial_context_
         raise InvalidInputError(f"turns must be a whole number >= 1, got {turns!r}")
     if not 0.0 <= cache_hit_rate <= 1.0:
         raise InvalidInputError(f"cache_hit_rate must be in [0, 1], got {cache_hit_rate!r}")
-    for name, v in (("initial_context_tokens", initial_context_tokens),
-                    ("new_input_tokens_per_turn", new_input_tokens_per_turn),
-                    ("output_tokens_per_turn", output_tokens_per_turn)):
+    for name, v in (
+        ("initial_context_tokens", initial_context_tokens),
+        ("new_input_tokens_per_turn", new_input_tokens_per_turn),
+        ("output_tokens_per_turn", output_tokens_per_turn),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise InvalidInputError(f"{name} must be a whole number >= 0, got {v!r}")
     rows = []
@@ -208,14 +352,21 @@ def coding_session(rates: list[TokenRates], *, turns: int = 40, initial_context_
             break
         cached = 0 if t == 0 else int(round(cache_hit_rate * ctx))
         uncached = prompt - cached
-        row: dict[str, Any] = {"turn": t + 1, "context_tokens": ctx, "prompt_tokens": prompt, "cached_tokens": cached,
-                               "uncached_tokens": uncached, "output_tokens": output_tokens_per_turn}
+        row: dict[str, Any] = {
+            "turn": t + 1,
+            "context_tokens": ctx,
+            "prompt_tokens": prompt,
+            "cached_tokens": cached,
+            "uncached_tokens": uncached,
+            "output_tokens": output_tokens_per_turn,
+        }
         for r in rates:
-            long = bool(r.long_context_threshold_tokens) and prompt > r.long_context_threshold_tokens
-            mi = r.long_context_input_multiplier if long else 1.0
-            mo = r.long_context_output_multiplier if long else 1.0
-            usd = (cached * r.cached_input_usd_per_mtok * mi + uncached * r.cache_write_usd_per_mtok * mi
-                   + output_tokens_per_turn * r.output_usd_per_mtok * mo) / 1e6
+            mi, mo = r.multipliers(prompt)
+            usd = (
+                cached * r.cached_input_usd_per_mtok * mi
+                + uncached * r.cache_write_usd_per_mtok * mi
+                + output_tokens_per_turn * r.output_usd_per_mtok * mo
+            ) / 1e6
             row[f"usd {r.label}"] = usd
         rows.append(row)
         ctx = prompt + output_tokens_per_turn

@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from inferonomics.catalog.hardware import System, parse_overrides, with_overrides
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
-from inferonomics.errors import InvalidInputError
 from inferonomics.economics.frontier import Frontier, frontier
 from inferonomics.economics.ownership import (
     Acquisition,
@@ -27,6 +25,7 @@ from inferonomics.economics.ownership import (
     chip_hour_cost,
 )
 from inferonomics.economics.price_sheet import DerivedPriceSheet
+from inferonomics.errors import InvalidInputError
 from inferonomics.perf.calibration import Calibration
 
 
@@ -38,20 +37,27 @@ class Comparison:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "headline": self.headline, "rows": self.table.to_dict(orient="records"),
-                "notes": list(self.notes)}
+        return {
+            "title": self.title,
+            "headline": self.headline,
+            "rows": self.table.to_dict(orient="records"),
+            "notes": list(self.notes),
+        }
 
 
 def _resolve(model: ModelSpec | str, hardware: System | str) -> tuple[ModelSpec, System]:
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
 
-    return (get_model(model) if isinstance(model, str) else model,
-            get_hardware(hardware) if isinstance(hardware, str) else hardware)
+    return (
+        get_model(model) if isinstance(model, str) else model,
+        get_hardware(hardware) if isinstance(hardware, str) else hardware,
+    )
 
 
-def cheapest_point(f: Frontier, min_tokens_per_s_per_user: float | None,
-                   column: str = "usd_per_mtok_output_all_in") -> tuple[pd.Series, bool]:
+def cheapest_point(
+    f: Frontier, min_tokens_per_s_per_user: float | None, column: str = "usd_per_mtok_output_all_in"
+) -> tuple[pd.Series, bool]:
     """Cheapest swept point at least that fast, else the fastest (flag False)."""
     pts = f.all_points
     if min_tokens_per_s_per_user is not None:
@@ -62,10 +68,25 @@ def cheapest_point(f: Frontier, min_tokens_per_s_per_user: float | None,
     return pts.loc[pts[column].idxmin()], True
 
 
-def _unit_frontier(model: ModelSpec, system: System, isl: int, osl: int, max_chips: int, precision: str | None,
-                   calibration: Calibration | None) -> Frontier:
-    return frontier(model, system, isl=isl, osl=osl, max_chips=max_chips, precision=precision,
-                    usd_per_chip_hour=1.0, calibration=calibration)
+def _unit_frontier(
+    model: ModelSpec,
+    system: System,
+    isl: int,
+    osl: int,
+    max_chips: int,
+    precision: str | None,
+    calibration: Calibration | None,
+) -> Frontier:
+    return frontier(
+        model,
+        system,
+        isl=isl,
+        osl=osl,
+        max_chips=max_chips,
+        precision=precision,
+        usd_per_chip_hour=1.0,
+        calibration=calibration,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -73,13 +94,23 @@ def _unit_frontier(model: ModelSpec, system: System, isl: int, osl: int, max_chi
 # ---------------------------------------------------------------------------------------------------
 
 
-def lab_vs_provider(*, isl: int = 1024, osl: int = 1024, hardware: System | str = "h100_sxm",
-                    provider_model: ModelSpec | str = "llama-3.1-405b", lab_model: ModelSpec | str = "deepseek-v3",
-                    provider_usd_per_chip_hour: float | None = None, ownership: OwnershipAssumptions | None = None,
-                    provider_utilisation: float = 0.4, lab_utilisation: float = 0.7,
-                    min_tokens_per_s_per_user: float = 20.0, max_chips: int = 64,
-                    provider_precision: str | None = None, lab_precision: str | None = None,
-                    calibration: Calibration | None = None) -> Comparison:
+def lab_vs_provider(
+    *,
+    isl: int = 1024,
+    osl: int = 1024,
+    hardware: System | str = "h100_sxm",
+    provider_model: ModelSpec | str = "llama-3.1-405b",
+    lab_model: ModelSpec | str = "deepseek-v3",
+    provider_usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    provider_utilisation: float = 0.4,
+    lab_utilisation: float = 0.7,
+    min_tokens_per_s_per_user: float = 20.0,
+    max_chips: int = 64,
+    provider_precision: str | None = None,
+    lab_precision: str | None = None,
+    calibration: Calibration | None = None,
+) -> Comparison:
     """The same workload served by a provider (rents GPUs, open-weight model, its utilisation) and by a
     lab (owns the chips, its own co-designed model, its utilisation), as a waterfall of one change at a
     time: own the hardware, then the lab's utilisation, then the lab's model (MoE, smaller KV).
@@ -95,7 +126,10 @@ def lab_vs_provider(*, isl: int = 1024, osl: int = 1024, hardware: System | str 
     rent = chip_hour_cost(system, "rent", usd_per_chip_hour=provider_usd_per_chip_hour)
     owned = chip_hour_cost(system, "own", ownership=own)
     fronts = {}
-    for role, m, prec in (("provider", provider_model, provider_precision), ("lab", lab_model, lab_precision)):
+    for role, m, prec in (
+        ("provider", provider_model, provider_precision),
+        ("lab", lab_model, lab_precision),
+    ):
         spec, _ = _resolve(m, system)
         fronts[role] = _unit_frontier(spec, system, isl, osl, max_chips, prec, calibration)
     notes: list[str] = []
@@ -103,8 +137,10 @@ def lab_vs_provider(*, isl: int = 1024, osl: int = 1024, hardware: System | str 
     for role, f in fronts.items():
         row, met = cheapest_point(f, min_tokens_per_s_per_user)
         if not met:
-            notes.append(f"{f.model} never reaches {min_tokens_per_s_per_user:g} tok/s per user on {system.name}; "
-                         f"its fastest point is used")
+            notes.append(
+                f"{f.model} never reaches {min_tokens_per_s_per_user:g} tok/s per user on {system.name}; "
+                f"its fastest point is used"
+            )
         points[role] = row
     steps = [
         ("provider: rents GPUs, open-weight model", "provider", rent, pu),
@@ -116,30 +152,41 @@ def lab_vs_provider(*, isl: int = 1024, osl: int = 1024, hardware: System | str 
     for step, role, price, u in steps:
         r = points[role]
         scale = price.usd_per_chip_hour / u
-        rows.append({
-            "step": step,
-            "model": fronts[role].model,
-            "acquisition": price.acquisition,
-            "usd_per_chip_hour": price.usd_per_chip_hour,
-            "utilisation": u,
-            "input_usd_per_mtok": float(r["usd_per_mtok_input"]) * scale,
-            "output_usd_per_mtok": float(r["usd_per_mtok_output"]) * scale,
-            "usd_per_request": float(r["usd_per_mtok_output_all_in"]) * scale * osl / 1e6,
-            "tokens_per_s_per_user": float(r["tokens_per_s_per_user"]),
-            "chips": int(r["chips"]),
-            "deployment": str(r["deployment"]),
-        })
+        rows.append(
+            {
+                "step": step,
+                "model": fronts[role].model,
+                "acquisition": price.acquisition,
+                "usd_per_chip_hour": price.usd_per_chip_hour,
+                "utilisation": u,
+                "input_usd_per_mtok": float(r["usd_per_mtok_input"]) * scale,
+                "output_usd_per_mtok": float(r["usd_per_mtok_output"]) * scale,
+                "usd_per_request": float(r["usd_per_mtok_output_all_in"]) * scale * osl / 1e6,
+                "tokens_per_s_per_user": float(r["tokens_per_s_per_user"]),
+                "chips": int(r["chips"]),
+                "deployment": str(r["deployment"]),
+            }
+        )
     table = pd.DataFrame(rows)
     table["cheaper_than_previous_x"] = table["usd_per_request"].shift(1) / table["usd_per_request"]
     total = float(table["usd_per_request"].iloc[0] / table["usd_per_request"].iloc[-1])
-    parts = ", ".join(f"{s.lstrip('+ ')} {x:.2f}x" for s, x in zip(table["step"][1:], table["cheaper_than_previous_x"][1:],
-                                                                 strict=True))
-    headline = (f"The lab serves a {isl}+{osl}-token request {total:.1f}x cheaper than the provider "
-                f"({table['usd_per_request'].iloc[-1] * 1e3:.3f} vs {table['usd_per_request'].iloc[0] * 1e3:.3f} "
-                f"USD per thousand requests): {parts}.")
-    notes.append(f"rent {rent.usd_per_chip_hour:.2f} USD/chip-h vs own {owned.usd_per_chip_hour:.2f} "
-                 f"(Epoch AI ownership model, PUE {own.pue:g}, {own.life_years:g} y, {own.cost_of_capital_per_year:.0%})")
-    notes.append(f"both at >= {min_tokens_per_s_per_user:g} tok/s per user, cheapest deployment of up to {max_chips} chips")
+    parts = ", ".join(
+        f"{s.lstrip('+ ')} {x:.2f}x"
+        for s, x in zip(table["step"][1:], table["cheaper_than_previous_x"][1:], strict=True)
+    )
+    headline = (
+        f"The lab serves a {isl}+{osl}-token request {total:.1f}x cheaper than the provider "
+        f"({table['usd_per_request'].iloc[-1] * 1e3:.3f} vs {table['usd_per_request'].iloc[0] * 1e3:.3f} "
+        f"USD per thousand requests): {parts}."
+    )
+    notes.append(
+        f"rent {rent.usd_per_chip_hour:.2f} USD/chip-h vs own {owned.usd_per_chip_hour:.2f} "
+        f"(Epoch AI ownership model, PUE {own.pue:g}, {own.life_years:g} y, "
+        f"{own.cost_of_capital_per_year:.0%})"
+    )
+    notes.append(
+        f"both at >= {min_tokens_per_s_per_user:g} tok/s per user, cheapest deployment of up to {max_chips} chips"
+    )
     return Comparison("Model lab vs inference provider", table, headline, tuple(notes))
 
 
@@ -176,9 +223,18 @@ class HardwareOption:
         return cls(spec, name.strip(), usd, "rent", overrides)
 
 
-def hardware_per_dollar(model: ModelSpec | str, options: list[HardwareOption], *, isl: int = 1024, osl: int = 1024,
-                        min_tokens_per_s_per_user: float = 20.0, max_chips: int = 64, precision: str | None = None,
-                        claimed_gain: float | None = None, calibration: Calibration | None = None) -> Comparison:
+def hardware_per_dollar(
+    model: ModelSpec | str,
+    options: list[HardwareOption],
+    *,
+    isl: int = 1024,
+    osl: int = 1024,
+    min_tokens_per_s_per_user: float = 20.0,
+    max_chips: int = 64,
+    precision: str | None = None,
+    claimed_gain: float | None = None,
+    calibration: Calibration | None = None,
+) -> Comparison:
     """Performance per dollar (output tokens per USD at a per-user speed) of each option, against the first.
 
     What-if features enter as hardware overrides the performance model reads (a collectives engine as a
@@ -194,40 +250,48 @@ def hardware_per_dollar(model: ModelSpec | str, options: list[HardwareOption], *
         _, system = _resolve(spec, opt.hardware)
         if opt.overrides:
             system = with_overrides(system, opt.overrides)
-        price = chip_hour_cost(system, opt.acquisition, usd_per_chip_hour=opt.usd_per_chip_hour,
-                               ownership=opt.ownership)
+        price = chip_hour_cost(
+            system, opt.acquisition, usd_per_chip_hour=opt.usd_per_chip_hour, ownership=opt.ownership
+        )
         f = _unit_frontier(spec, system, isl, osl, max_chips, precision, calibration)
         row, met = cheapest_point(f, min_tokens_per_s_per_user)
         if not met:
             notes.append(f"{opt.label}: never reaches {min_tokens_per_s_per_user:g} tok/s per user; fastest point used")
         usd = float(row["usd_per_mtok_output_all_in"]) * price.usd_per_chip_hour
-        rows.append({
-            "option": opt.label,
-            "system": system.name,
-            "usd_per_chip_hour": price.usd_per_chip_hour,
-            "acquisition": price.acquisition,
-            "usd_per_mtok_output_all_in": usd,
-            "output_tokens_per_usd": 1e6 / usd,
-            "output_tokens_per_s_per_chip": float(row["output_tokens_per_s_per_chip"]),
-            "tokens_per_s_per_user": float(row["tokens_per_s_per_user"]),
-            "latency_floor_tokens_per_s_per_user": float(f.latency_floor["tokens_per_s_per_user"]),
-            "deployment": str(row["deployment"]),
-            "meets_speed": met,
-        })
+        rows.append(
+            {
+                "option": opt.label,
+                "system": system.name,
+                "usd_per_chip_hour": price.usd_per_chip_hour,
+                "acquisition": price.acquisition,
+                "usd_per_mtok_output_all_in": usd,
+                "output_tokens_per_usd": 1e6 / usd,
+                "output_tokens_per_s_per_chip": float(row["output_tokens_per_s_per_chip"]),
+                "tokens_per_s_per_user": float(row["tokens_per_s_per_user"]),
+                "latency_floor_tokens_per_s_per_user": float(f.latency_floor["tokens_per_s_per_user"]),
+                "deployment": str(row["deployment"]),
+                "meets_speed": met,
+            }
+        )
     table = pd.DataFrame(rows)
     base = table["output_tokens_per_usd"].iloc[0]
     table["perf_per_dollar_vs_first"] = table["output_tokens_per_usd"] / base
-    table["speed_floor_vs_first"] = (table["latency_floor_tokens_per_s_per_user"]
-                                     / table["latency_floor_tokens_per_s_per_user"].iloc[0])
+    table["speed_floor_vs_first"] = (
+        table["latency_floor_tokens_per_s_per_user"] / table["latency_floor_tokens_per_s_per_user"].iloc[0]
+    )
     last = table.iloc[-1]
     gain = float(last["perf_per_dollar_vs_first"]) - 1.0
-    headline = (f"{last['option']} gives {gain:+.0%} performance per dollar against {table['option'].iloc[0]} on "
-                f"{spec.name} ({isl}+{osl} tokens, >= {min_tokens_per_s_per_user:g} tok/s per user)")
+    headline = (
+        f"{last['option']} gives {gain:+.0%} performance per dollar against {table['option'].iloc[0]} on "
+        f"{spec.name} ({isl}+{osl} tokens, >= {min_tokens_per_s_per_user:g} tok/s per user)"
+    )
     if claimed_gain is not None:
         verdict = "holds" if gain >= claimed_gain - 1e-9 else "does not hold"
         headline += f"; the claim of {claimed_gain:+.0%} {verdict} under these assumptions"
-    notes.append("what-ifs the performance model does not read (e.g. sram_mb: it has no SRAM-resident KV) change "
-                 "nothing; express such features through the figures it does read")
+    notes.append(
+        "what-ifs the performance model does not read (e.g. sram_mb: it has no SRAM-resident KV) change "
+        "nothing; express such features through the figures it does read"
+    )
     return Comparison("Performance per dollar", table, headline, tuple(notes))
 
 
@@ -246,38 +310,62 @@ def compare_sheets(derived: DerivedPriceSheet, sheet: PriceSheet) -> Comparison:
         ("input", sheet.input_usd_per_mtok, c["input"]),
         ("output", sheet.output_usd_per_mtok, c["output"]),
         ("cached input", sheet.cached_input_usd_per_mtok, c["cached_input"]),
-        ("batch output", sheet.output_usd_per_mtok * (1 - sheet.batch_discount) if sheet.batch_discount else None,
-         c["batch_output"]),
+        (
+            "batch output",
+            sheet.output_usd_per_mtok * (1 - sheet.batch_discount) if sheet.batch_discount else None,
+            c["batch_output"],
+        ),
     ]
     rows = []
     for line, price, cost in lines:
         if price is None or price <= 0:
             continue
         cost_full = cost * (derived.batch_utilisation if line == "batch output" else u)
-        rows.append({
-            "line": line,
-            "provider_usd_per_mtok": price,
-            "our_cost_usd_per_mtok": cost,
-            "our_price_usd_per_mtok": cost * (1 + derived.margin),
-            "implied_markup": price / cost - 1.0,
-            "break_even_utilisation": cost_full / price,
-        })
+        rows.append(
+            {
+                "line": line,
+                "provider_usd_per_mtok": price,
+                "our_cost_usd_per_mtok": cost,
+                "our_price_usd_per_mtok": cost * (1 + derived.margin),
+                "implied_markup": price / cost - 1.0,
+                "break_even_utilisation": cost_full / price,
+            }
+        )
     table = pd.DataFrame(rows)
     out = table[table["line"] == "output"].iloc[0]
-    headline = (f"{sheet.key} charges {out['provider_usd_per_mtok']:g} USD/M output against our cost "
-                f"{out['our_cost_usd_per_mtok']:.3g} at {u:.0%} utilisation on {derived.deployment}: a markup of "
-                f"{out['implied_markup']:+.0%}, or break-even at {out['break_even_utilisation']:.0%} utilisation")
-    notes = ["break-even utilisation > 100%: the provider's cost per token is below ours even with every chip busy "
-             "(cheaper chips, better kernels or larger batches than assumed)"] if (
-        table["break_even_utilisation"] > 1).any() else []
+    headline = (
+        f"{sheet.key} charges {out['provider_usd_per_mtok']:g} USD/M output against our cost "
+        f"{out['our_cost_usd_per_mtok']:.3g} at {u:.0%} utilisation on {derived.deployment}: a markup of "
+        f"{out['implied_markup']:+.0%}, or break-even at {out['break_even_utilisation']:.0%} utilisation"
+    )
+    notes = (
+        [
+            "break-even utilisation > 100%: the provider's cost per token is below ours even with every "
+            "chip busy "
+            "(cheaper chips, better kernels or larger batches than assumed)"
+        ]
+        if (table["break_even_utilisation"] > 1).any()
+        else []
+    )
     return Comparison(f"{derived.model} derived vs {sheet.key}", table, headline, tuple(notes))
 
 
-def market_gap(model: ModelSpec | str, hardware: System | str, *, blended_usd_per_mtok: float,
-               tokens_per_s_per_user: float, input_share: float = 0.75, isl: int = 1024, osl: int = 1024,
-               acquisition: Acquisition = "rent", usd_per_chip_hour: float | None = None,
-               ownership: OwnershipAssumptions | None = None, max_chips: int = 64, precision: str | None = None,
-               calibration: Calibration | None = None) -> dict[str, Any]:
+def market_gap(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    blended_usd_per_mtok: float,
+    tokens_per_s_per_user: float,
+    input_share: float = 0.75,
+    isl: int = 1024,
+    osl: int = 1024,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    max_chips: int = 64,
+    precision: str | None = None,
+    calibration: Calibration | None = None,
+) -> dict[str, Any]:
     """What an observed (speed, blended price) offer implies: our cost at full utilisation at that speed,
     and the utilisation x (1 + markup) the price allows (Erdil 2025: market prices ~0.9 USD/M for Llama 3
     70B imply low utilisation or margin). Blended = input_share x input + (1 - input_share) x output per token
@@ -299,18 +387,24 @@ def market_gap(model: ModelSpec | str, hardware: System | str, *, blended_usd_pe
     def side(i: Any) -> dict[str, Any]:
         cost = float(blended_all[i])
         ratio = blended_usd_per_mtok / cost
-        return {"blended_cost_full_utilisation_usd_per_mtok": cost,
-                "tokens_per_s_per_user": float(pts.loc[i, "tokens_per_s_per_user"]),
-                "price_over_cost": ratio, "break_even_utilisation": 1.0 / ratio,
-                "deployment": str(pts.loc[i, "deployment"]), "batch_size": float(pts.loc[i, "batch_size"])}
+        return {
+            "blended_cost_full_utilisation_usd_per_mtok": cost,
+            "tokens_per_s_per_user": float(pts.loc[i, "tokens_per_s_per_user"]),
+            "price_over_cost": ratio,
+            "break_even_utilisation": 1.0 / ratio,
+            "deployment": str(pts.loc[i, "deployment"]),
+            "batch_size": float(pts.loc[i, "batch_size"]),
+        }
 
     at_speed, at_floor = side(i_speed), side(i_floor)
-    reading = (f"{spec.name} on {system.name} at {p:.2f} USD/chip-h, full utilisation: "
-               f"{at_floor['blended_cost_full_utilisation_usd_per_mtok']:.3f} USD/M blended at the cost floor "
-               f"({at_floor['tokens_per_s_per_user']:.0f} tok/s per user), so {blended_usd_per_mtok:g} USD/M is "
-               f"{at_floor['price_over_cost']:.1f}x cost (break-even at {at_floor['break_even_utilisation']:.0%} "
-               f"utilisation); at {at_speed['tokens_per_s_per_user']:.0f} tok/s per user the cost is "
-               f"{at_speed['blended_cost_full_utilisation_usd_per_mtok']:.3f} ({at_speed['price_over_cost']:.2f}x)")
+    reading = (
+        f"{spec.name} on {system.name} at {p:.2f} USD/chip-h, full utilisation: "
+        f"{at_floor['blended_cost_full_utilisation_usd_per_mtok']:.3f} USD/M blended at the cost floor "
+        f"({at_floor['tokens_per_s_per_user']:.0f} tok/s per user), so {blended_usd_per_mtok:g} USD/M is "
+        f"{at_floor['price_over_cost']:.1f}x cost (break-even at {at_floor['break_even_utilisation']:.0%} "
+        f"utilisation); at {at_speed['tokens_per_s_per_user']:.0f} tok/s per user the cost is "
+        f"{at_speed['blended_cost_full_utilisation_usd_per_mtok']:.3f} ({at_speed['price_over_cost']:.2f}x)"
+    )
     if not met:
         reading += f"; {tokens_per_s_per_user:g} tok/s per user is out of reach here, so the fastest point is used"
     return {

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferonomics.errors import DoesNotFitError, InvalidInputError
 from inferonomics.economics.ownership import (
     Acquisition,
     ChipHourCost,
@@ -34,6 +33,7 @@ from inferonomics.economics.ownership import (
     check_utilisation,
     chip_hour_cost,
 )
+from inferonomics.errors import DoesNotFitError, InvalidInputError
 from inferonomics.perf import Deployment, StepTimeModel, check_fits, max_sequences
 from inferonomics.perf.bounds import kv_read_cost_usd_per_mtok
 from inferonomics.perf.calibration import Calibration
@@ -89,8 +89,16 @@ def prefill_seconds_per_token(stm: StepTimeModel, isl: int) -> float:
     return float(np.sum(stm.prefill_time_s(sizes, cached))) / isl
 
 
-def operating_points(dep: Deployment, isl: int, osl: int, concurrency: Any = None, *, n: int = 40,
-                     calibration: Calibration | None = None, stm: StepTimeModel | None = None) -> pd.DataFrame:
+def operating_points(
+    dep: Deployment,
+    isl: int,
+    osl: int,
+    concurrency: Any = None,
+    *,
+    n: int = 40,
+    calibration: Calibration | None = None,
+    stm: StepTimeModel | None = None,
+) -> pd.DataFrame:
     """Steady state and chip-time per token of one replica at each concurrency (clients per replica).
 
     `concurrency` None = `n` values spaced geometrically from 1 to the most sequences that fit. One
@@ -134,9 +142,14 @@ def operating_points(dep: Deployment, isl: int, osl: int, concurrency: Any = Non
     )
 
 
-def pick_point(points: pd.DataFrame, *, min_tokens_per_s_per_user: float | None = None,
-               max_ttft_s: float | None = None, min_client_tokens_per_s: float | None = None,
-               cost_column: str = "chip_s_per_output_token_all_in") -> int | None:
+def pick_point(
+    points: pd.DataFrame,
+    *,
+    min_tokens_per_s_per_user: float | None = None,
+    max_ttft_s: float | None = None,
+    min_client_tokens_per_s: float | None = None,
+    cost_column: str = "chip_s_per_output_token_all_in",
+) -> int | None:
     """Index of the cheapest row meeting the speed/TTFT targets (None when no row does)."""
     ok = np.ones(len(points), dtype=bool)
     if min_tokens_per_s_per_user is not None:
@@ -202,8 +215,15 @@ class TokenCost:
         }
 
 
-def _token_cost_from_row(dep: Deployment, isl: int, osl: int, row: pd.Series, price: ChipHourCost,
-                         utilisation: float, notes: tuple[str, ...] = ()) -> TokenCost:
+def _token_cost_from_row(
+    dep: Deployment,
+    isl: int,
+    osl: int,
+    row: pd.Series,
+    price: ChipHourCost,
+    utilisation: float,
+    notes: tuple[str, ...] = (),
+) -> TokenCost:
     p = price.usd_per_chip_hour
     return TokenCost(
         deployment=dep.describe(),
@@ -226,10 +246,19 @@ def _token_cost_from_row(dep: Deployment, isl: int, osl: int, row: pd.Series, pr
     )
 
 
-def token_cost(dep: Deployment, isl: int, osl: int, concurrency: float | None = None, *,
-               acquisition: Acquisition = "rent", usd_per_chip_hour: float | None = None,
-               ownership: OwnershipAssumptions | None = None, chip_hour: ChipHourCost | None = None,
-               utilisation: float = 1.0, calibration: Calibration | None = None) -> TokenCost:
+def token_cost(
+    dep: Deployment,
+    isl: int,
+    osl: int,
+    concurrency: float | None = None,
+    *,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    chip_hour: ChipHourCost | None = None,
+    utilisation: float = 1.0,
+    calibration: Calibration | None = None,
+) -> TokenCost:
     """USD per million input and output tokens of `dep` with `concurrency` clients per replica.
 
     `concurrency` None = the concurrency that maximises output tokens/s within memory (the cheapest
@@ -237,8 +266,9 @@ def token_cost(dep: Deployment, isl: int, osl: int, concurrency: float | None = 
     """
     check_workload(isl, osl)
     u = check_utilisation(utilisation)
-    price = chip_hour or chip_hour_cost(dep.system, acquisition, usd_per_chip_hour=usd_per_chip_hour,
-                                        ownership=ownership)
+    price = chip_hour or chip_hour_cost(
+        dep.system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership
+    )
     if concurrency is None:
         pts = operating_points(dep, isl, osl, calibration=calibration)
         row = pts.loc[int(pts["output_tokens_per_s"].idxmax())]
@@ -281,11 +311,20 @@ class ContextCosts:
         }
 
 
-def context_costs(deployments: Deployment | Sequence[Deployment], contexts: Sequence[int], osl: int = 256, *,
-                  min_tokens_per_s_per_user: float | None = None, acquisition: Acquisition = "rent",
-                  usd_per_chip_hour: float | None = None, ownership: OwnershipAssumptions | None = None,
-                  chip_hour: ChipHourCost | None = None, utilisation: float = 1.0, surcharge_factor: float = 1.3,
-                  calibration: Calibration | None = None) -> ContextCosts:
+def context_costs(
+    deployments: Deployment | Sequence[Deployment],
+    contexts: Sequence[int],
+    osl: int = 256,
+    *,
+    min_tokens_per_s_per_user: float | None = None,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    chip_hour: ChipHourCost | None = None,
+    utilisation: float = 1.0,
+    surcharge_factor: float = 1.3,
+    calibration: Calibration | None = None,
+) -> ContextCosts:
     """Cost per output and input token as the prompt grows (KV reads per step, fewer sequences fit).
 
     For each context the cheapest operating point over `deployments` (meeting the per-user speed if
@@ -301,8 +340,9 @@ def context_costs(deployments: Deployment | Sequence[Deployment], contexts: Sequ
     if not surcharge_factor > 0:
         raise InvalidInputError(f"surcharge_factor must be > 0, got {surcharge_factor!r}")
     u = check_utilisation(utilisation)
-    price = chip_hour or chip_hour_cost(deps[0].system, acquisition, usd_per_chip_hour=usd_per_chip_hour,
-                                        ownership=ownership)
+    price = chip_hour or chip_hour_cost(
+        deps[0].system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership
+    )
     p = price.usd_per_chip_hour
     model = deps[0].model
     stms = {id(d): StepTimeModel(d, calibration) for d in deps}
@@ -326,22 +366,28 @@ def context_costs(deployments: Deployment | Sequence[Deployment], contexts: Sequ
             if best is None or cost < best[0]:
                 best = (cost, d, row)
         if best is None:
-            notes.append(f"no deployment serves {ctx} tokens" +
-                         (f" at {min_tokens_per_s_per_user:g} tok/s per user" if min_tokens_per_s_per_user else ""))
+            notes.append(
+                f"no deployment serves {ctx} tokens"
+                + (f" at {min_tokens_per_s_per_user:g} tok/s per user" if min_tokens_per_s_per_user else "")
+            )
             break
         _, d, row = best
-        rows.append({
-            "context_tokens": ctx,
-            "deployment": d.describe(),
-            "chips": int(row["chips"]),
-            "batch_size": float(row["batch_size"]),
-            "tokens_per_s_per_user": float(row["tokens_per_s_per_user"]),
-            "input_usd_per_mtok": float(usd_per_mtok(row["chip_s_per_input_token"], p, u)),
-            "output_usd_per_mtok": float(usd_per_mtok(row["chip_s_per_output_token"], p, u)),
-            "all_in_usd_per_mtok_output": float(usd_per_mtok(row["chip_s_per_output_token_all_in"], p, u)),
-            "kv_read_floor_usd_per_mtok": float(kv_read_cost_usd_per_mtok(
-                model, d.system, ctx + osl / 2.0, d.kv_precision, p)) / u,
-        })
+        rows.append(
+            {
+                "context_tokens": ctx,
+                "deployment": d.describe(),
+                "chips": int(row["chips"]),
+                "batch_size": float(row["batch_size"]),
+                "tokens_per_s_per_user": float(row["tokens_per_s_per_user"]),
+                "input_usd_per_mtok": float(usd_per_mtok(row["chip_s_per_input_token"], p, u)),
+                "output_usd_per_mtok": float(usd_per_mtok(row["chip_s_per_output_token"], p, u)),
+                "all_in_usd_per_mtok_output": float(usd_per_mtok(row["chip_s_per_output_token_all_in"], p, u)),
+                "kv_read_floor_usd_per_mtok": float(
+                    kv_read_cost_usd_per_mtok(model, d.system, ctx + osl / 2.0, d.kv_precision, p)
+                )
+                / u,
+            }
+        )
     table = pd.DataFrame(rows)
     threshold = None
     if not table.empty:

@@ -18,7 +18,6 @@ import pandas as pd
 
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
-from inferonomics.errors import DoesNotFitError, InvalidInputError
 from inferonomics.economics.cost import check_workload, operating_points, usd_per_mtok
 from inferonomics.economics.ownership import (
     Acquisition,
@@ -27,6 +26,7 @@ from inferonomics.economics.ownership import (
     check_utilisation,
     chip_hour_cost,
 )
+from inferonomics.errors import DoesNotFitError, InvalidInputError
 from inferonomics.perf import Deployment, make_deployment, max_sequences
 from inferonomics.perf.bounds import Floors, floors
 from inferonomics.perf.calibration import Calibration
@@ -57,19 +57,34 @@ def _powers_of_two(limit: int) -> list[int]:
     return out
 
 
-def candidate_deployments(model: ModelSpec, system: System, *, isl: int = 1024, osl: int = 1024,
-                          max_chips: int = 64, precision: str | None = None, kv_precision: str | None = None,
-                          backend: str = "vllm", speculative_tokens: int = 0, acceptance_rate: float = 0.0,
-                          calibration: Calibration | None = None) -> list[Deployment]:
+def candidate_deployments(
+    model: ModelSpec,
+    system: System,
+    *,
+    isl: int = 1024,
+    osl: int = 1024,
+    max_chips: int = 64,
+    precision: str | None = None,
+    kv_precision: str | None = None,
+    backend: str = "vllm",
+    speculative_tokens: int = 0,
+    acceptance_rate: float = 0.0,
+    calibration: Calibration | None = None,
+) -> list[Deployment]:
     """Deployments of `model` on up to `max_chips` chips (powers of two) that hold one ISL + OSL sequence.
 
-    Dense: TP within the scale-up domain x PP over the rest. MoE: also attention-DP x EP over all chips
-    (DeepSeek-style wide expert parallelism).
+    Dense: TP within the scale-up domain x PP over the rest. MoE: also attention-DP x EP over all chips,
+    across nodes too (DeepSeek-style wide expert parallelism).
     """
     if isinstance(max_chips, bool) or not isinstance(max_chips, int) or max_chips < 1:
         raise InvalidInputError(f"max_chips must be a whole number >= 1, got {max_chips!r}")
-    kw: dict[str, Any] = dict(precision=precision, kv_precision=kv_precision, backend=backend,
-                              speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate)
+    kw: dict[str, Any] = dict(
+        precision=precision,
+        kv_precision=kv_precision,
+        backend=backend,
+        speculative_tokens=speculative_tokens,
+        acceptance_rate=acceptance_rate,
+    )
     out: list[Deployment] = []
     seen: set[tuple[int, int, int, int]] = set()
     domain = system.scaleup_domain_chips
@@ -79,7 +94,7 @@ def candidate_deployments(model: ModelSpec, system: System, *, isl: int = 1024, 
             pp = n // tp
             if pp <= model.num_layers:
                 shapes.append((tp, pp, 1, 1))
-        if model.is_moe and n > 1 and n <= domain and model.num_experts % n == 0:
+        if model.is_moe and n > 1 and model.num_experts % n == 0:
             shapes.append((1, 1, n, n))
         for tp, pp, adp, ep in shapes:
             if (tp, pp, adp, ep) in seen:
@@ -167,8 +182,15 @@ def _record(row: pd.Series) -> dict[str, Any]:
     return {c: (row[c].item() if hasattr(row[c], "item") else row[c]) for c in POINT_COLUMNS}
 
 
-def sweep(deployments: list[Deployment], isl: int, osl: int, price: ChipHourCost, utilisation: float = 1.0,
-          n: int = 32, calibration: Calibration | None = None) -> pd.DataFrame:
+def sweep(
+    deployments: list[Deployment],
+    isl: int,
+    osl: int,
+    price: ChipHourCost,
+    utilisation: float = 1.0,
+    n: int = 32,
+    calibration: Calibration | None = None,
+) -> pd.DataFrame:
     """Every (deployment, concurrency) point with its speed and USD per million tokens."""
     frames = []
     p = price.usd_per_chip_hour
@@ -188,13 +210,26 @@ def sweep(deployments: list[Deployment], isl: int, osl: int, price: ChipHourCost
     return pd.concat(frames, ignore_index=True)
 
 
-def frontier(model: ModelSpec | str, hardware: System | str, *, isl: int = 1024, osl: int = 1024,
-             max_chips: int = 64, precision: str | None = None, kv_precision: str | None = None,
-             backend: str = "vllm", speculative_tokens: int = 0, acceptance_rate: float = 0.0,
-             acquisition: Acquisition = "rent", usd_per_chip_hour: float | None = None,
-             ownership: OwnershipAssumptions | None = None, utilisation: float = 1.0,
-             overrides: dict[str, Any] | None = None, batch_points: int = 32,
-             calibration: Calibration | None = None) -> Frontier:
+def frontier(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    isl: int = 1024,
+    osl: int = 1024,
+    max_chips: int = 64,
+    precision: str | None = None,
+    kv_precision: str | None = None,
+    backend: str = "vllm",
+    speculative_tokens: int = 0,
+    acceptance_rate: float = 0.0,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    utilisation: float = 1.0,
+    overrides: dict[str, Any] | None = None,
+    batch_points: int = 32,
+    calibration: Calibration | None = None,
+) -> Frontier:
     """Sweep chip count, parallelism and batch size; return the speed/cost Pareto frontier.
 
     USD per million output tokens charges each output token its decode chip-time (see `cost.py`);
@@ -213,15 +248,29 @@ def frontier(model: ModelSpec | str, hardware: System | str, *, isl: int = 1024,
     if m.max_context_tokens and isl + osl > m.max_context_tokens:
         raise InvalidInputError(f"isl + osl = {isl + osl} exceeds {m.name}'s window of {m.max_context_tokens} tokens")
     price = chip_hour_cost(s, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
-    deps = candidate_deployments(m, s, isl=isl, osl=osl, max_chips=max_chips, precision=precision,
-                                 kv_precision=kv_precision, backend=backend, speculative_tokens=speculative_tokens,
-                                 acceptance_rate=acceptance_rate, calibration=calibration)
+    deps = candidate_deployments(
+        m,
+        s,
+        isl=isl,
+        osl=osl,
+        max_chips=max_chips,
+        precision=precision,
+        kv_precision=kv_precision,
+        backend=backend,
+        speculative_tokens=speculative_tokens,
+        acceptance_rate=acceptance_rate,
+        calibration=calibration,
+    )
     if not deps:
         w = m.weight_bytes(precision or m.native_precision)
         raise DoesNotFitError(
-            f"{m.name} ({w / 1e9:.0f} GB of weights) with a {isl + osl}-token sequence fits on no deployment of "
-            f"up to {max_chips} {s.name} chips ({s.chip.hbm_gb:g} GB each); raise max_chips or use narrower weights",
-            w, max_chips * s.chip.hbm_bytes)
+            f"{m.name} ({w / 1e9:.0f} GB of weights) with a {isl + osl}-token sequence fits on no "
+            "deployment of "
+            f"up to {max_chips} {s.name} chips ({s.chip.hbm_gb:g} GB each); raise max_chips or use "
+            "narrower weights",
+            w,
+            max_chips * s.chip.hbm_bytes,
+        )
     pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
     pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
     fastest = pts.loc[pts["tokens_per_s_per_user"].idxmax()]
@@ -231,9 +280,16 @@ def frontier(model: ModelSpec | str, hardware: System | str, *, isl: int = 1024,
     bounds = None
     notes: list[str] = []
     try:
-        bounds = floors(m, s, context_tokens=int(isl + osl // 2), precision=deps[0].weight_precision,
-                        kv_precision=deps[0].kv_precision, usd_per_chip_hour=price.usd_per_chip_hour,
-                        max_chips=max_chips, calibration=calibration)
+        bounds = floors(
+            m,
+            s,
+            context_tokens=int(isl + osl // 2),
+            precision=deps[0].weight_precision,
+            kv_precision=deps[0].kv_precision,
+            usd_per_chip_hour=price.usd_per_chip_hour,
+            max_chips=max_chips,
+            calibration=calibration,
+        )
     except InvalidInputError as exc:  # pragma: no cover - deps exist, so the floors should too
         notes.append(f"no analytic floors: {exc}")
     notes.append("single-user point = the fastest batch-1 point; cost floor = the cheapest point swept")

@@ -231,8 +231,13 @@ def own_cost(system: System, assumptions: OwnershipAssumptions | None = None) ->
     )
 
 
-def chip_hour_cost(system: System, acquisition: Acquisition = "rent", *, usd_per_chip_hour: float | None = None,
-                   ownership: OwnershipAssumptions | None = None) -> ChipHourCost:
+def chip_hour_cost(
+    system: System,
+    acquisition: Acquisition = "rent",
+    *,
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+) -> ChipHourCost:
     """Rent (the given or catalog price) or own (`OwnershipAssumptions`) one chip-hour of `system`."""
     if acquisition == "rent":
         return rent_cost(system, usd_per_chip_hour)

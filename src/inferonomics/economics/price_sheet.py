@@ -26,7 +26,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from inferonomics.errors import InvalidInputError
 from inferonomics.economics.cost import check_workload, context_costs, operating_points, usd_per_mtok
 from inferonomics.economics.ownership import (
     HOURS_PER_YEAR,
@@ -38,6 +37,7 @@ from inferonomics.economics.ownership import (
     check_utilisation,
     chip_hour_cost,
 )
+from inferonomics.errors import InvalidInputError
 from inferonomics.perf import Deployment
 from inferonomics.perf.calibration import Calibration
 
@@ -70,24 +70,41 @@ class StorageTier:
             raise InvalidInputError(f"storage tier {self.name}: load_gb_s_per_chip must be > 0")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "usd_per_gb_hour": self.usd_per_gb_hour,
-                "load_gb_s_per_chip": self.load_gb_s_per_chip, "basis": self.basis}
+        return {
+            "name": self.name,
+            "usd_per_gb_hour": self.usd_per_gb_hour,
+            "load_gb_s_per_chip": self.load_gb_s_per_chip,
+            "basis": self.basis,
+        }
 
 
-def storage_tiers(chip_hour: ChipHourCost, hbm_gb: float,
-                  ownership: OwnershipAssumptions | None = None) -> dict[str, StorageTier]:
+def storage_tiers(
+    chip_hour: ChipHourCost, hbm_gb: float, ownership: OwnershipAssumptions | None = None
+) -> dict[str, StorageTier]:
     """HBM (the chip's whole hourly cost spread over its HBM: KV held there displaces batch), DRAM, SSD."""
     a = ownership or OwnershipAssumptions()
     per_hour = capital_recovery_factor(a.cost_of_capital_per_year, a.life_years) / HOURS_PER_YEAR
     return {
-        "hbm": StorageTier("hbm", chip_hour.usd_per_chip_hour / hbm_gb, float("inf"),
-                           f"{chip_hour.usd_per_chip_hour:.2f} USD per chip-hour / {hbm_gb:g} GB of HBM"),
-        "dram": StorageTier("dram", DRAM_USD_PER_GB * per_hour, DRAM_LOAD_GB_S_PER_CHIP,
-                            f"assumed {DRAM_USD_PER_GB:g} USD/GB amortised over {a.life_years:g} y at "
-                            f"{a.cost_of_capital_per_year:.0%}; {DRAM_LOAD_GB_S_PER_CHIP:g} GB/s per chip (PCIe 5.0)"),
-        "ssd": StorageTier("ssd", SSD_USD_PER_GB * per_hour, SSD_LOAD_GB_S_PER_CHIP,
-                           f"assumed {SSD_USD_PER_GB:g} USD/GB amortised over {a.life_years:g} y at "
-                           f"{a.cost_of_capital_per_year:.0%}; {SSD_LOAD_GB_S_PER_CHIP:g} GB/s per chip (NVMe)"),
+        "hbm": StorageTier(
+            "hbm",
+            chip_hour.usd_per_chip_hour / hbm_gb,
+            float("inf"),
+            f"{chip_hour.usd_per_chip_hour:.2f} USD per chip-hour / {hbm_gb:g} GB of HBM",
+        ),
+        "dram": StorageTier(
+            "dram",
+            DRAM_USD_PER_GB * per_hour,
+            DRAM_LOAD_GB_S_PER_CHIP,
+            f"assumed {DRAM_USD_PER_GB:g} USD/GB amortised over {a.life_years:g} y at "
+            f"{a.cost_of_capital_per_year:.0%}; {DRAM_LOAD_GB_S_PER_CHIP:g} GB/s per chip (PCIe 5.0)",
+        ),
+        "ssd": StorageTier(
+            "ssd",
+            SSD_USD_PER_GB * per_hour,
+            SSD_LOAD_GB_S_PER_CHIP,
+            f"assumed {SSD_USD_PER_GB:g} USD/GB amortised over {a.life_years:g} y at "
+            f"{a.cost_of_capital_per_year:.0%}; {SSD_LOAD_GB_S_PER_CHIP:g} GB/s per chip (NVMe)",
+        ),
     }
 
 
@@ -104,13 +121,25 @@ class CacheCost:
     read_usd_per_mtok: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tier": self.tier.to_dict(), "ttl_s": self.ttl_s, "kv_bytes_per_token": self.kv_bytes_per_token,
-                "storage_usd_per_mtok": self.storage_usd_per_mtok, "transfer_usd_per_mtok": self.transfer_usd_per_mtok,
-                "write_usd_per_mtok": self.write_usd_per_mtok, "read_usd_per_mtok": self.read_usd_per_mtok}
+        return {
+            "tier": self.tier.to_dict(),
+            "ttl_s": self.ttl_s,
+            "kv_bytes_per_token": self.kv_bytes_per_token,
+            "storage_usd_per_mtok": self.storage_usd_per_mtok,
+            "transfer_usd_per_mtok": self.transfer_usd_per_mtok,
+            "write_usd_per_mtok": self.write_usd_per_mtok,
+            "read_usd_per_mtok": self.read_usd_per_mtok,
+        }
 
 
-def cache_costs(kv_bytes_per_token: float, ttl_s: float, input_usd_per_mtok: float, chip_hour: ChipHourCost,
-                tiers: dict[str, StorageTier], utilisation: float = 1.0) -> dict[str, CacheCost]:
+def cache_costs(
+    kv_bytes_per_token: float,
+    ttl_s: float,
+    input_usd_per_mtok: float,
+    chip_hour: ChipHourCost,
+    tiers: dict[str, StorageTier],
+    utilisation: float = 1.0,
+) -> dict[str, CacheCost]:
     """Write (prefill + transfer + capacity for the TTL) and read (load) cost of a cached token per tier."""
     if not ttl_s > 0:
         raise InvalidInputError(f"cache TTL must be > 0 s, got {ttl_s!r}")
@@ -118,8 +147,9 @@ def cache_costs(kv_bytes_per_token: float, ttl_s: float, input_usd_per_mtok: flo
     for name, t in tiers.items():
         storage = kv_bytes_per_token / 1e9 * t.usd_per_gb_hour * ttl_s / 3600.0 * 1e6
         transfer = kv_bytes_per_token / (t.load_gb_s_per_chip * 1e9) * chip_hour.usd_per_chip_s / utilisation * 1e6
-        out[name] = CacheCost(t, ttl_s, kv_bytes_per_token, storage, transfer,
-                              input_usd_per_mtok + storage + transfer, transfer)
+        out[name] = CacheCost(
+            t, ttl_s, kv_bytes_per_token, storage, transfer, input_usd_per_mtok + storage + transfer, transfer
+        )
     return out
 
 
@@ -182,10 +212,15 @@ class DerivedPriceSheet:
             "cache_tier": self.cache_tier,
             "cache_ttl_s": self.cache_ttl_s,
             "long_context": self.long_context,
-            "batch_usd_per_mtok": {"input": self.batch_input_usd_per_mtok, "output": self.batch_output_usd_per_mtok},
+            "batch_usd_per_mtok": {
+                "input": self.batch_input_usd_per_mtok,
+                "output": self.batch_output_usd_per_mtok,
+            },
             "batch_discount": self.batch_discount,
-            "priority_usd_per_mtok": {"input": self.priority_input_usd_per_mtok,
-                                      "output": self.priority_output_usd_per_mtok},
+            "priority_usd_per_mtok": {
+                "input": self.priority_input_usd_per_mtok,
+                "output": self.priority_output_usd_per_mtok,
+            },
             "priority_multiplier": self.priority_multiplier,
             "operating_points": self.operating_points,
             "cost_usd_per_mtok": self.cost_usd_per_mtok,
@@ -199,15 +234,27 @@ def _point(row: pd.Series) -> dict[str, float]:
     return {k: float(row[k]) for k in ("concurrency", "batch_size", "tokens_per_s_per_user", "ttft_s")}
 
 
-def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, utilisation: float = 0.6,
-                       margin: float = 0.3, min_tokens_per_s_per_user: float = 20.0,
-                       fast_tokens_per_s_per_user: float | None = None, batch_utilisation: float = 0.9,
-                       cache_ttl_s: float = 300.0, cache_tier: TierName = "auto", cache_reads_per_write: float = 1.0,
-                       long_contexts: list[int] | None = None, acquisition: Acquisition = "rent",
-                       usd_per_chip_hour: float | None = None, ownership: OwnershipAssumptions | None = None,
-                       chip_hour: ChipHourCost | None = None, calibration: Calibration | None = None
-                       ) -> DerivedPriceSheet:
-    """A price sheet for `dep` at `utilisation` and `margin` (price = cost x (1 + margin)); see the module doc.
+def derive_price_sheet(
+    dep: Deployment,
+    *,
+    isl: int = 1024,
+    osl: int = 1024,
+    utilisation: float = 0.6,
+    margin: float = 0.3,
+    min_tokens_per_s_per_user: float = 20.0,
+    fast_tokens_per_s_per_user: float | None = None,
+    batch_utilisation: float = 0.9,
+    cache_ttl_s: float = 300.0,
+    cache_tier: TierName = "auto",
+    cache_reads_per_write: float = 1.0,
+    long_contexts: list[int] | None = None,
+    acquisition: Acquisition = "rent",
+    usd_per_chip_hour: float | None = None,
+    ownership: OwnershipAssumptions | None = None,
+    chip_hour: ChipHourCost | None = None,
+    calibration: Calibration | None = None,
+) -> DerivedPriceSheet:
+    """A price sheet for `dep` at `utilisation` and `margin` (price = cost x (1 + margin)); see the module.
 
     Defaults are assumptions, stated in the result: 60% utilisation, 30% markup, a 20 tok/s standard
     speed, priority at 2x the standard speed, batch at 90% utilisation, a 5-minute cache TTL read once.
@@ -222,11 +269,14 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
         raise InvalidInputError(f"cache_reads_per_write must be >= 0, got {cache_reads_per_write!r}")
     if cache_tier not in ("auto", "hbm", "dram", "ssd"):
         raise InvalidInputError(f"cache_tier must be auto, hbm, dram or ssd, got {cache_tier!r}")
-    price = chip_hour or chip_hour_cost(dep.system, acquisition, usd_per_chip_hour=usd_per_chip_hour,
-                                        ownership=ownership)
+    price = chip_hour or chip_hour_cost(
+        dep.system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership
+    )
     p = price.usd_per_chip_hour
-    notes: list[str] = [f"price = cost x (1 + {m:g}); cost at {u:.0%} utilisation on {price.acquisition}ed chips "
-                        f"at {p:.2f} USD per chip-hour"]
+    notes: list[str] = [
+        f"price = cost x (1 + {m:g}); cost at {u:.0%} utilisation on {price.acquisition}ed chips "
+        f"at {p:.2f} USD per chip-hour"
+    ]
     pts = operating_points(dep, isl, osl, calibration=calibration)
     out_col = "chip_s_per_output_token"
 
@@ -238,13 +288,17 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
 
     std, met = cheapest_at(min_tokens_per_s_per_user)
     if not met:
-        notes.append(f"{dep.describe()} never reaches {min_tokens_per_s_per_user:g} tok/s per user; standard tier "
-                     f"priced at its fastest point ({std['tokens_per_s_per_user']:.1f} tok/s)")
+        notes.append(
+            f"{dep.describe()} never reaches {min_tokens_per_s_per_user:g} tok/s per user; standard tier "
+            f"priced at its fastest point ({std['tokens_per_s_per_user']:.1f} tok/s)"
+        )
     fast_target = fast_tokens_per_s_per_user or 2.0 * float(std["tokens_per_s_per_user"])
     fast, met = cheapest_at(fast_target)
     if not met:
-        notes.append(f"priority tier: {fast_target:.0f} tok/s per user is out of reach; priced at the fastest "
-                     f"point ({fast['tokens_per_s_per_user']:.1f} tok/s)")
+        notes.append(
+            f"priority tier: {fast_target:.0f} tok/s per user is out of reach; priced at the fastest "
+            f"point ({fast['tokens_per_s_per_user']:.1f} tok/s)"
+        )
     bulk = pts.loc[pts[out_col].idxmin()]
     c_in = float(usd_per_mtok(std["chip_s_per_input_token"], p, u))
     c_out = float(usd_per_mtok(std[out_col], p, u))
@@ -256,8 +310,10 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
     tiers = storage_tiers(price, dep.system.chip.hbm_gb, ownership)
     caches = cache_costs(kv_bytes, cache_ttl_s, c_in, price, tiers, u)
     if cache_tier == "auto":
-        chosen = min(caches, key=lambda k: caches[k].write_usd_per_mtok + cache_reads_per_write
-                     * caches[k].read_usd_per_mtok)
+        chosen = min(
+            caches,
+            key=lambda k: caches[k].write_usd_per_mtok + cache_reads_per_write * caches[k].read_usd_per_mtok,
+        )
     else:
         chosen = cache_tier
     cache = caches[chosen]
@@ -266,8 +322,9 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
 
     long_ctx = _long_context(dep, isl, osl, c_in, c_out, m, u, price, long_contexts, calibration)
     if long_ctx is None:
-        notes.append("no long-context tier: cost per token stays below the standard price up to the longest "
-                     "context served")
+        notes.append(
+            "no long-context tier: cost per token stays below the standard price up to the longest context served"
+        )
     return DerivedPriceSheet(
         model=dep.model.name,
         deployment=dep.describe(),
@@ -288,18 +345,33 @@ def derive_price_sheet(dep: Deployment, *, isl: int = 1024, osl: int = 1024, uti
         priority_output_usd_per_mtok=c_out_fast * (1 + m),
         long_context=long_ctx,
         operating_points={"standard": _point(std), "batch": _point(bulk), "priority": _point(fast)},
-        cost_usd_per_mtok={"input": c_in, "output": c_out, "batch_input": c_in_batch, "batch_output": c_out_batch,
-                           "priority_output": c_out_fast, "cached_input": cache.read_usd_per_mtok,
-                           "cache_write": cache.write_usd_per_mtok},
+        cost_usd_per_mtok={
+            "input": c_in,
+            "output": c_out,
+            "batch_input": c_in_batch,
+            "batch_output": c_out_batch,
+            "priority_output": c_out_fast,
+            "cached_input": cache.read_usd_per_mtok,
+            "cache_write": cache.write_usd_per_mtok,
+        },
         cache_tiers=caches,
         batch_utilisation=ub,
         notes=tuple(notes),
     )
 
 
-def _long_context(dep: Deployment, isl: int, osl: int, c_in: float, c_out: float, margin: float, u: float,
-                  price: ChipHourCost, contexts: list[int] | None, calibration: Calibration | None
-                  ) -> dict[str, Any] | None:
+def _long_context(
+    dep: Deployment,
+    isl: int,
+    osl: int,
+    c_in: float,
+    c_out: float,
+    margin: float,
+    u: float,
+    price: ChipHourCost,
+    contexts: list[int] | None,
+    calibration: Calibration | None,
+) -> dict[str, Any] | None:
     """First context whose cost exceeds the standard price, and multipliers keeping the margin beyond it."""
     window = dep.model.max_context_tokens or 131072
     if contexts is None:
@@ -324,9 +396,16 @@ def _long_context(dep: Deployment, isl: int, osl: int, c_in: float, c_out: float
         "input_multiplier": max(lc_in / (c_in * (1 + margin)), 1.0),
         "output_multiplier": max(lc_out / (c_out * (1 + margin)), 1.0),
         "rule": "first prompt length whose cost per token exceeds the standard price; multipliers keep the "
-                "margin at the longest length served",
-        "rows": t[["context_tokens", "batch_size", "input_usd_per_mtok", "output_usd_per_mtok",
-                   "kv_read_floor_usd_per_mtok"]].to_dict(orient="records"),
+        "margin at the longest length served",
+        "rows": t[
+            [
+                "context_tokens",
+                "batch_size",
+                "input_usd_per_mtok",
+                "output_usd_per_mtok",
+                "kv_read_floor_usd_per_mtok",
+            ]
+        ].to_dict(orient="records"),
     }
 
 

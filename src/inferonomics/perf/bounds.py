@@ -101,9 +101,17 @@ class Floors:
         }
 
 
-def floors(model: ModelSpec, system: System, *, context_tokens: int = 4096, precision: str | None = None,
-           kv_precision: str | None = None, usd_per_chip_hour: float | None = None, max_chips: int | None = None,
-           calibration: Calibration | None = None) -> Floors:
+def floors(
+    model: ModelSpec,
+    system: System,
+    *,
+    context_tokens: int = 4096,
+    precision: str | None = None,
+    kv_precision: str | None = None,
+    usd_per_chip_hour: float | None = None,
+    max_chips: int | None = None,
+    calibration: Calibration | None = None,
+) -> Floors:
     """Latency floor (best chip count) and cost floor of decoding `model` on `system`."""
     if context_tokens < 0:
         raise InvalidInputError(f"context_tokens must be >= 0, got {context_tokens}")
@@ -124,8 +132,11 @@ def floors(model: ModelSpec, system: System, *, context_tokens: int = 4096, prec
     while n <= limit:
         if total_weights + kv_bytes <= n * chip.hbm_bytes * (1.0 - cal.runtime_reserve_fraction):
             memory = step_bytes / (n * chip.hbm_bandwidth_bytes_per_s)
-            network = model.num_layers * 2.0 * CollectiveKernel.prepare("all_reduce", n, system, cal).alpha_s \
-                if n > 1 else 0.0
+            network = (
+                model.num_layers * 2.0 * CollectiveKernel.prepare("all_reduce", n, system, cal).alpha_s
+                if n > 1
+                else 0.0
+            )
             by_chips[n] = memory + network
             terms_by[n] = {"memory_s": memory, "network_s": network}
         n *= 2
@@ -154,8 +165,13 @@ def floors(model: ModelSpec, system: System, *, context_tokens: int = 4096, prec
     )
 
 
-def kv_read_cost_usd_per_mtok(model: ModelSpec, system: System, context_tokens: Any, kv_precision: str = "bf16",
-                              usd_per_chip_hour: float | None = None) -> Any:
+def kv_read_cost_usd_per_mtok(
+    model: ModelSpec,
+    system: System,
+    context_tokens: Any,
+    kv_precision: str = "bf16",
+    usd_per_chip_hour: float | None = None,
+) -> Any:
     """USD per million output tokens spent only on reading each token's KV cache (Erdil's long-context floor)."""
     price = usd_per_chip_hour if usd_per_chip_hour is not None else system.rental_usd_per_hour
     kv = np.asarray(model.kv_bytes(context_tokens, kv_precision))

@@ -59,7 +59,9 @@ class EngineFit:
 
     iteration_s: host-side scheduling and sampling per iteration; layer_s: small kernels (norms, RoPE,
     activations) per layer per iteration beyond the GEMMs' own launch cost.
-    prefill_eff_scale: measured end-to-end prefill efficiency relative to the kernel model.
+    prefill_eff_scale / decode_eff_scale: the engine's GEMM time in prefill / decode relative to the
+    kernel tables (which are vLLM's kernels); moe_*_eff_scale: the same for grouped expert GEMMs with
+    routing and permutation.
     """
 
     iteration_s: float = 1e-3
@@ -70,6 +72,7 @@ class EngineFit:
     prefill_eff_scale: float = 1.0
     decode_eff_scale: float = 1.0
     moe_prefill_eff_scale: float = 1.0
+    moe_decode_eff_scale: float = 1.0
     ttft_wait_scale: float = 1.0
     prefill_token_budget: float = 8192.0
     """Max tokens per iteration (TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens, SGLang
@@ -88,7 +91,36 @@ class Calibration:
     runtime_reserve_fraction: float = 0.1
     """Share of HBM engines keep back (vLLM's gpu_memory_utilization=0.9; TRT-LLM's free-memory fraction)."""
     activation_reserve_bytes: float = 2e9
+    free_network: bool = False
+    """Collectives cost nothing (the ideal roofline of the scaling book's formulas)."""
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def ideal() -> Calibration:
+        """Every kernel at its roofline: peak FLOP/s, full HBM bandwidth, no launch, network or host
+        cost. StepTimeModel under this calibration is the JAX scaling book's decode formula,
+        B x KV / BW + max(2 B P / FLOPs, weight bytes / BW)."""
+        perfect = GemmFit(compute_eff=1.0, memory_eff=1.0, t0_s=0.0, q=64.0)
+        return Calibration(
+            gemm={k: perfect for k in ("bf16", "fp8", "fp8_block", "fp4", "w4_dequant", "w8_dequant")},
+            attention=AttentionFit(
+                decode_memory_eff=1.0,
+                decode_t0_s=0.0,
+                decode_work_half=0.0,
+                prefill_compute_eff=1.0,
+                prefill_t0_s=0.0,
+                prefill_s_half=0.0,
+            ),
+            collectives=CollectiveFit(alpha_s={"all_reduce": {"2": 0.0}}, beta_bytes_per_s={"all_reduce": {"2": 1e30}}),
+            engines={
+                b: EngineFit(iteration_s=0.0, layer_s=0.0, allreduce_latency_scale=0.0)
+                for b in ("trtllm", "vllm", "sglang")
+            },
+            runtime_reserve_fraction=0.0,
+            activation_reserve_bytes=0.0,
+            free_network=True,
+            provenance={"ideal": True},
+        )
 
     def gemm_fit(self, kernel_class: str) -> GemmFit:
         return self.gemm.get(kernel_class) or self.gemm.get("bf16") or GemmFit()
@@ -111,6 +143,7 @@ class Calibration:
             engines={k: EngineFit(**v) for k, v in d.get("engines", {}).items()},
             runtime_reserve_fraction=d.get("runtime_reserve_fraction", 0.1),
             activation_reserve_bytes=d.get("activation_reserve_bytes", 2e9),
+            free_network=d.get("free_network", False),
             provenance=d.get("provenance", {}),
         )
 

@@ -10,8 +10,10 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import InvalidInputError
 
-Backend = Literal["trtllm", "vllm", "sglang"]
-BACKENDS: tuple[Backend, ...] = ("trtllm", "vllm", "sglang")
+Backend = Literal["trtllm", "vllm", "sglang", "jax"]
+BACKENDS: tuple[Backend, ...] = ("trtllm", "vllm", "sglang", "jax")
+"""Serving engines; `jax` stands for a TPU implementation such as Pope et al.'s (PaLM on TPU v4)."""
+TpLayout = Literal["1d", "2d", "weight_gathered"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class Deployment:
     """Draft tokens per step (MTP / speculative decoding); 0 = off."""
     acceptance_rate: float = 0.0
     """Probability each draft token is accepted (independent per position)."""
+    tp_layout: TpLayout = "1d"
+    """How the feed-forward weights split over the tp chips (Pope et al. 2022, sec. 3.2): `1d`
+    weight-stationary (Megatron: two all-reduces per layer), `2d` weight-stationary over a sqrt(n) x
+    sqrt(n) grid, or `weight_gathered` (weights all-gathered per layer, for very large batches)."""
+    shard_kv_by_batch: bool = False
+    """Split the KV cache over the tensor-parallel chips by sequence instead of by head, as Pope et al.
+    2022 (sec. 3.3) do for multiquery attention, whose single KV head would otherwise be replicated."""
 
     def __post_init__(self) -> None:
         for name in ("tp", "pp", "attention_dp", "moe_ep", "replicas"):
@@ -63,6 +72,8 @@ class Deployment:
             raise InvalidInputError(f"moe_ep > 1 needs an MoE model; {self.model.name} is dense")
         if self.pp > self.model.num_layers:
             raise InvalidInputError(f"pp ({self.pp}) exceeds the number of layers ({self.model.num_layers})")
+        if self.tp_layout not in ("1d", "2d", "weight_gathered"):
+            raise InvalidInputError(f"tp_layout must be 1d, 2d or weight_gathered, got {self.tp_layout!r}")
         if self.backend not in BACKENDS:
             raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.speculative_tokens < 0:
@@ -113,5 +124,7 @@ class Deployment:
             parts.append(f"EP{self.moe_ep}")
         if self.replicas > 1:
             parts.append(f"x{self.replicas}")
-        return f"{self.model.name} on {self.chips_per_replica}x {self.system.name} ({'/'.join(parts)}, " \
-               f"{self.weight_precision} weights, {self.kv_precision} KV, {self.backend})"
+        return (
+            f"{self.model.name} on {self.chips_per_replica}x {self.system.name} ({'/'.join(parts)}, "
+            f"{self.weight_precision} weights, {self.kv_precision} KV, {self.backend})"
+        )

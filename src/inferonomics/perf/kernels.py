@@ -96,8 +96,9 @@ class GemmKernel:
         a_bytes = 1.0 if kind in ("fp8", "fp8_block", "fp4") else 2.0
         return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, _fit_for(cal, kind))
 
-    def time_s(self, m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike = 1.0,
-               launches: ArrayLike = 1.0) -> np.ndarray:
+    def time_s(
+        self, m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike = 1.0, launches: ArrayLike = 1.0
+    ) -> np.ndarray:
         """Time of `count` GEMMs (m x k) @ (k x n) issued as `launches` kernels; 0 where m == 0.
 
         Bytes: weights k x n in the format, activations in and out. Smooth roofline plus launch cost.
@@ -111,21 +112,31 @@ class GemmKernel:
         return t * (m > 0)
 
 
-def gemm_time_s(m: ArrayLike, n: ArrayLike, k: ArrayLike, chip: Chip, precision: str, cal: Calibration,
-                count: ArrayLike = 1.0, launches: ArrayLike = 1.0) -> np.ndarray:
+def gemm_time_s(
+    m: ArrayLike,
+    n: ArrayLike,
+    k: ArrayLike,
+    chip: Chip,
+    precision: str,
+    cal: Calibration,
+    count: ArrayLike = 1.0,
+    launches: ArrayLike = 1.0,
+) -> np.ndarray:
     """Time of `count` GEMMs of shape (m x k) @ (k x n) with weights in `precision` (see `GemmKernel`)."""
     return GemmKernel.prepare(chip, precision, cal).time_s(np.asarray(m, dtype=np.float64), n, k, count, launches)
 
 
-def decode_attention_time_s(kv_bytes: ArrayLike, work_items: ArrayLike, flops: ArrayLike, chip: Chip,
-                            cal: Calibration) -> np.ndarray:
+def decode_attention_time_s(
+    kv_bytes: ArrayLike, work_items: ArrayLike, flops: ArrayLike, chip: Chip, cal: Calibration
+) -> np.ndarray:
     """One layer's decode attention on one chip: read `kv_bytes` of cache over `work_items`
     (sequence, KV-head) pairs; the kernel needs enough of them to fill the chip."""
     a = cal.attention
     w = np.asarray(work_items, dtype=np.float64)
     occupancy = w / (w + a.decode_work_half)
-    tm = np.asarray(kv_bytes, dtype=np.float64) / (chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff
-                                                    * np.maximum(occupancy, 1e-9))
+    tm = np.asarray(kv_bytes, dtype=np.float64) / (
+        chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * np.maximum(occupancy, 1e-9)
+    )
     tc = np.asarray(flops, dtype=np.float64) / (chip.peak_flops_per_s("bf16") * 0.5)
     return np.where(w > 0, a.decode_t0_s + np.maximum(tm, tc), 0.0)
 
@@ -178,22 +189,33 @@ class CollectiveKernel:
 
     @staticmethod
     def prepare(op: str, n: int, system: System, cal: Calibration, latency_scale: float = 1.0) -> CollectiveKernel:
-        if n <= 1:
+        if n <= 1 or cal.free_network:
             return CollectiveKernel(0.0, 0.0)
         factor = _BYTES_FACTOR.get(op, _BYTES_FACTOR["all_reduce"])
         domain = max(system.scaleup_domain_chips, 1)
         n_intra = min(n, domain)
+        if system.topology == "torus":
+            # The NCCL tables describe NVLink switches, not a torus (TPU ICI): use the system's own
+            # catalog latency and per-chip link bandwidth.
+            alpha = (system.intra_node_latency_us or cal.reference_intra_latency_us) * 1e-6 * latency_scale
+            busbw = system.intra_node_bandwidth_bytes_per_s or cal.reference_intra_bandwidth_gb_s * 1e9
+            return CollectiveKernel(alpha, factor(n_intra) / busbw)
         alpha_ref, busbw_ref = _group_fit(cal, op, n_intra)
         lat_scale = (system.intra_node_latency_us or cal.reference_intra_latency_us) / cal.reference_intra_latency_us
-        bw_scale = (system.intra_node_bandwidth_gb_s or cal.reference_intra_bandwidth_gb_s) / \
-            cal.reference_intra_bandwidth_gb_s
+        bw_scale = (
+            system.intra_node_bandwidth_gb_s or cal.reference_intra_bandwidth_gb_s
+        ) / cal.reference_intra_bandwidth_gb_s
         inter_alpha = inter_bytes = 0.0
         if n > domain:
             groups = int(np.ceil(n / domain))
             inter_alpha = (system.inter_node_latency_s or 10e-6) * np.log2(groups)
             inter_bytes = factor(groups) / max(system.inter_node_bandwidth_bytes_per_s, 1e9)
-        return CollectiveKernel(alpha_ref * lat_scale * latency_scale, factor(n_intra) / (busbw_ref * bw_scale), inter_alpha,
-                                inter_bytes)
+        return CollectiveKernel(
+            alpha_ref * lat_scale * latency_scale,
+            factor(n_intra) / (busbw_ref * bw_scale),
+            inter_alpha,
+            inter_bytes,
+        )
 
     def time_s(self, message_bytes: Any) -> Any:
         msg = message_bytes

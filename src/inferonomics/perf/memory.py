@@ -7,7 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from inferonomics.catalog.model_figures import kv_bytes_per_token_long, param_breakdown, state_bytes_per_sequence
+from inferonomics.catalog.model_figures import (
+    kv_bytes_per_token_long,
+    param_breakdown,
+    state_bytes_per_sequence,
+)
 from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import DoesNotFitError
 from inferonomics.perf.calibration import Calibration, default_calibration
@@ -20,6 +24,8 @@ def kv_shards(dep: Deployment) -> int:
     GQA/MHA split KV heads over tensor-parallel ranks (replicating when tp > kv heads); MLA's latent is
     shared by all heads, so every rank holds all of it (DeepSeek-V3 report, sec. 3.4).
     """
+    if dep.shard_kv_by_batch:
+        return dep.tp
     if dep.model.is_mla:
         return 1
     return max(1, min(dep.tp, dep.model.num_kv_heads))
@@ -90,8 +96,7 @@ class MemoryUse:
         }
 
 
-def memory_use(dep: Deployment, sequences: float, context_tokens: float,
-               cal: Calibration | None = None) -> MemoryUse:
+def memory_use(dep: Deployment, sequences: float, context_tokens: float, cal: Calibration | None = None) -> MemoryUse:
     """Memory of one chip when the replica holds `sequences` sequences of `context_tokens` each."""
     cal = cal or default_calibration()
     capacity = dep.system.chip.hbm_bytes
@@ -143,13 +148,17 @@ def check_fits(dep: Deployment, sequences: float, context_tokens: float, cal: Ca
     weights_alone = use.weights_bytes + use.activations_bytes + use.reserve_bytes
     if weights_alone > use.capacity_bytes:
         min_chips = int(np.ceil(weights_alone / use.capacity_bytes * dep.chips_per_replica))
-        msg = (f"{dep.describe()} does not fit: weights alone need {use.weights_bytes / 1e9:.1f} GB per chip plus "
-               f"{(use.activations_bytes + use.reserve_bytes) / 1e9:.1f} GB reserve, over the "
-               f"{use.capacity_bytes / 1e9:.0f} GB of HBM by {(weights_alone - use.capacity_bytes) / 1e9:.1f} GB; "
-               f"use about {min_chips}+ chips or a narrower weight format")
+        msg = (
+            f"{dep.describe()} does not fit: weights alone need {use.weights_bytes / 1e9:.1f} GB per chip plus "
+            f"{(use.activations_bytes + use.reserve_bytes) / 1e9:.1f} GB reserve, over the "
+            f"{use.capacity_bytes / 1e9:.0f} GB of HBM by {(weights_alone - use.capacity_bytes) / 1e9:.1f} GB; "
+            f"use about {min_chips}+ chips or a narrower weight format"
+        )
     else:
         most = max_sequences(dep, context_tokens, cal)
-        msg = (f"{dep.describe()} does not fit {sequences:g} sequences of {context_tokens:g} tokens: needs "
-               f"{use.total_bytes / 1e9:.1f} GB per chip, {over / 1e9:.1f} GB over the "
-               f"{use.capacity_bytes / 1e9:.0f} GB of HBM; at most {most} such sequences fit")
+        msg = (
+            f"{dep.describe()} does not fit {sequences:g} sequences of {context_tokens:g} tokens: needs "
+            f"{use.total_bytes / 1e9:.1f} GB per chip, {over / 1e9:.1f} GB over the "
+            f"{use.capacity_bytes / 1e9:.0f} GB of HBM; at most {most} such sequences fit"
+        )
     raise DoesNotFitError(msg, use.total_bytes, use.capacity_bytes)

@@ -85,7 +85,9 @@ class ServingPrediction:
             "fits": self.fits,
             "memory_gb_per_gpu": self.memory.total_bytes / 1e9,
             "memory": self.memory.to_dict(),
-            "breakdown": {k.replace("_s", "_ms") if k.endswith("_s") else k: v * 1e3 for k, v in self.breakdown.items()},
+            "breakdown": {
+                k.replace("_s", "_ms") if k.endswith("_s") else k: v * 1e3 for k, v in self.breakdown.items()
+            },
         }
         if self.disagg is not None:
             out["disagg"] = {
@@ -110,9 +112,16 @@ def _check_workload(isl: int, osl: int, concurrency: float | None, model: ModelS
         )
 
 
-def predict_deployment(dep: Deployment, isl: int, osl: int, concurrency: float | None = None, *,
-                       max_throughput: bool = False, calibration: Calibration | None = None,
-                       require_fit: bool = True) -> ServingPrediction:
+def predict_deployment(
+    dep: Deployment,
+    isl: int,
+    osl: int,
+    concurrency: float | None = None,
+    *,
+    max_throughput: bool = False,
+    calibration: Calibration | None = None,
+    require_fit: bool = True,
+) -> ServingPrediction:
     """Steady state of `dep` serving `concurrency` closed-loop clients (over all replicas), or with
     `max_throughput` the concurrency per replica that maximises output tokens/s within memory."""
     _check_workload(isl, osl, concurrency, dep.model)
@@ -120,8 +129,11 @@ def predict_deployment(dep: Deployment, isl: int, osl: int, concurrency: float |
     if max_throughput:
         most = max_sequences(dep, isl + osl, stm.calibration)
         if most < 1:
-            raise DoesNotFitError(f"{dep.describe()}: the weights leave no room for a single sequence of "
-                                  f"{isl + osl} tokens", 0, 0)
+            raise DoesNotFitError(
+                f"{dep.describe()}: the weights leave no room for a single sequence of {isl + osl} tokens",
+                0,
+                0,
+            )
         candidates = np.unique(np.clip(np.round(np.geomspace(1, most, 48)), 1, most))
         ss = closed_loop(stm, candidates, isl, osl)
         best = int(np.argmax(ss.output_tokens_per_s))
@@ -152,8 +164,14 @@ def predict_deployment(dep: Deployment, isl: int, osl: int, concurrency: float |
     )
 
 
-def predict_disaggregated(spec: DisaggSpec, isl: int, osl: int, concurrency: float,
-                          calibration: Calibration | None = None, require_fit: bool = True) -> ServingPrediction:
+def predict_disaggregated(
+    spec: DisaggSpec,
+    isl: int,
+    osl: int,
+    concurrency: float,
+    calibration: Calibration | None = None,
+    require_fit: bool = True,
+) -> ServingPrediction:
     """Steady state of disaggregated serving (see `steady_state.disaggregated`)."""
     _check_workload(isl, osl, concurrency, spec.decode.model)
     if spec.prefill_instances < 1 or spec.decode_instances < 1:
@@ -167,8 +185,9 @@ def predict_disaggregated(spec: DisaggSpec, isl: int, osl: int, concurrency: flo
         from inferonomics.perf.memory import check_fits
 
         check_fits(spec.decode, per_decode, isl + osl, d.calibration)
-    chips = spec.prefill.chips_per_replica * spec.prefill_instances + spec.decode.chips_per_replica * \
-        spec.decode_instances
+    chips = (
+        spec.prefill.chips_per_replica * spec.prefill_instances + spec.decode.chips_per_replica * spec.decode_instances
+    )
     return ServingPrediction(
         deployment=spec.decode,
         isl=int(isl),
@@ -187,10 +206,23 @@ def predict_disaggregated(spec: DisaggSpec, isl: int, osl: int, concurrency: flo
     )
 
 
-def make_deployment(model: ModelSpec | str, hardware: System | str, *, tp: int = 1, pp: int = 1, ep: int = 1,
-                    dp: int = 1, attention_dp: int = 1, moe_tp: int = 0, precision: str | None = None,
-                    kv_precision: str | None = None, backend: str = "vllm", speculative_tokens: int = 0,
-                    acceptance_rate: float = 0.0, overrides: dict[str, Any] | None = None) -> Deployment:
+def make_deployment(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    tp: int = 1,
+    pp: int = 1,
+    ep: int = 1,
+    dp: int = 1,
+    attention_dp: int = 1,
+    moe_tp: int = 0,
+    precision: str | None = None,
+    kv_precision: str | None = None,
+    backend: str = "vllm",
+    speculative_tokens: int = 0,
+    acceptance_rate: float = 0.0,
+    overrides: dict[str, Any] | None = None,
+) -> Deployment:
     """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
     the KV cache to fp8 when weights are 8-bit or narrower, else bf16."""
     from inferonomics.catalog.hardware import with_overrides
@@ -203,13 +235,34 @@ def make_deployment(model: ModelSpec | str, hardware: System | str, *, tp: int =
         s = with_overrides(s, overrides)
     w = precision or m.native_precision
     kv = kv_precision or ("fp8" if w not in ("bf16", "fp16", "fp32") else "bf16")
-    return Deployment(model=m, system=s, tp=tp, pp=pp, attention_dp=attention_dp, moe_ep=ep, moe_tp=moe_tp,
-                      weight_precision=w, kv_precision=kv, backend=backend, replicas=dp,  # type: ignore[arg-type]
-                      speculative_tokens=speculative_tokens, acceptance_rate=acceptance_rate)
+    return Deployment(
+        model=m,
+        system=s,
+        tp=tp,
+        pp=pp,
+        attention_dp=attention_dp,
+        moe_ep=ep,
+        moe_tp=moe_tp,
+        weight_precision=w,
+        kv_precision=kv,
+        backend=backend,
+        replicas=dp,  # type: ignore[arg-type]
+        speculative_tokens=speculative_tokens,
+        acceptance_rate=acceptance_rate,
+    )
 
 
-def predict(model: ModelSpec | str, hardware: System | str, *, isl: int, osl: int, concurrency: float | None = None,
-            max_throughput: bool = False, calibration: Calibration | None = None, **deployment: Any) -> ServingPrediction:
+def predict(
+    model: ModelSpec | str,
+    hardware: System | str,
+    *,
+    isl: int,
+    osl: int,
+    concurrency: float | None = None,
+    max_throughput: bool = False,
+    calibration: Calibration | None = None,
+    **deployment: Any,
+) -> ServingPrediction:
     """Predict serving of `model` on `hardware` (names or objects) for a closed loop of `concurrency`
     clients sending ISL/OSL requests; keyword arguments as `make_deployment` (tp, pp, ep, dp, ...)."""
     dep = make_deployment(model, hardware, **deployment)

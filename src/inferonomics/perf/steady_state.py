@@ -1,16 +1,20 @@
 """Steady state of a closed loop of C clients, each sending requests of ISL input and OSL output tokens.
 
-This is how serving benchmarks are run (and how the measured data was taken). Identical requests
-from clients that start together stay in cohorts: the engine admits waiting prompts up to its token
-budget B per iteration, so g = min(C, B // ISL) requests prefill together, decode together, finish
-together and return together. One cohort's prefill takes k = ceil(g x ISL / B) iterations, which
-also carry the decode step of the other C - g sequences (engines that mix prefill and decode:
-TensorRT-LLM, vLLM) or stall them (SGLang's default separate prefill batches). Then
+This is how serving benchmarks are run (and how the measured data was taken). The engine admits
+waiting prompts first come, first served, up to its token budget B per iteration, so requests enter
+in cohorts of g = min(C, B // ISL); a cohort's prefill takes k = ceil(g x ISL / B) iterations that
+also carry the decode step of the sequences already decoding (engines that mix prefill and decode:
+TensorRT-LLM, vLLM) or stall them (SGLang's default separate prefill batches). In steady state the
+n = C / g cohorts spread over the loop, so the other cohorts' n - 1 prefills fall into each
+request's decode phase (x = (n - 1) k prefill iterations):
 
     TTFT = (wait for the iteration in progress) + k x tau_prefill,
-    TPOT = [(OSL - 1 - x) tau_decode + x tau_prefill] / (OSL - 1),   x = prefill iterations of the other
-           C/g - 1 cohorts that fall inside one request's decode phase,
+    TPOT = [(OSL - 1 - x) tau_decode + x tau_prefill] / (OSL - 1),
     lambda = C / (TTFT + (OSL - 1) x TPOT).
+
+The discrete-event simulator (`inferonomics.serving`) plays the loop out iteration by iteration; where
+cohorts bunch into one wave (all clients started together, budget large) it finds fewer prefills in a
+decode phase and longer TTFTs than the spread assumption: tests/test_serving_steady_state.py.
 
 When the KV cache cannot hold C sequences of ISL + OSL tokens, only M fit; the other C - M clients
 queue (Little's law: a queue wait of (C - M) / lambda is added to TTFT).
@@ -53,8 +57,11 @@ MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
 def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
     """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast)."""
     dep = stm.deployment
-    c, i, o = np.broadcast_arrays(np.asarray(concurrency, dtype=np.float64), np.asarray(isl, dtype=np.float64),
-                                  np.asarray(osl, dtype=np.float64))
+    c, i, o = np.broadcast_arrays(
+        np.asarray(concurrency, dtype=np.float64),
+        np.asarray(isl, dtype=np.float64),
+        np.asarray(osl, dtype=np.float64),
+    )
     tps = dep.tokens_per_step
     ctx = i + o / 2.0  # mean context of a sequence in its decode phase
     budget = stm.engine.prefill_token_budget * dep.attention_dp
@@ -63,28 +70,39 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     chunks = np.ceil(group * i / budget)
     decode_iters = np.maximum(o - 1.0, 0.0) / tps
     cohorts = in_flight / group
-    others = (cohorts - 1.0) * chunks  # prefill iterations of other cohorts per cycle
-    x = np.minimum(others, decode_iters)
-    saturated = others > decode_iters
-    prefill_tokens = np.where(saturated, np.minimum(budget, in_flight * i / np.maximum(decode_iters + chunks, 1.0)),
-                              group * i / chunks)
-    prefill_seqs = np.maximum(prefill_tokens / i, 1.0)
+    prefill_iters = cohorts * chunks  # iterations that carry a prefill chunk, per cycle of the loop
+    others = prefill_iters - chunks  # prefill iterations of the other cohorts in one decode phase
     mixed = dep.backend in MIXED_BATCH_BACKENDS
+    # Prefill-bound loop (long prompts, short outputs): a cycle needs more prefill iterations than a
+    # request's own prefill + decode span, so requests queue for the token budget and every iteration
+    # of a mixed engine carries a full budget of prefill.
+    cycle_iters = np.maximum(decode_iters + chunks, prefill_iters)
+    saturated = mixed & (prefill_iters > decode_iters + chunks)
+    x = np.minimum(others, decode_iters) if mixed else others
+    prefill_tokens = np.where(saturated, np.minimum(budget, in_flight * i / cycle_iters), group * i / chunks)
+    prefill_seqs = np.maximum(prefill_tokens / i, 1.0)
     decoding = in_flight - group
     tau_d = np.asarray(stm.iteration_time_s(0.0, 0.0, in_flight, in_flight * ctx))
     attended = prefill_tokens * (i + 1.0) / 2.0
     if mixed:
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, decoding, decoding * ctx, prefill_seqs))
         tpot = ((decode_iters - x) * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
-    else:
+        own_prefill = np.where(saturated, cycle_iters - decode_iters, chunks)
+    else:  # prefill batches run alone and stall the decoding sequences
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, 0.0, 0.0, prefill_seqs))
         tpot = (decode_iters * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
-    ttft_server = stm.engine.ttft_wait_scale * tau_d + chunks * tau_p
+        own_prefill = chunks
+    ttft_server = stm.engine.ttft_wait_scale * tau_d + own_prefill * tau_p
     e2e_server = ttft_server + decode_iters * tpot
     lam = in_flight / e2e_server
     ttft = ttft_server + (c - in_flight) / lam
-    bd = stm.iteration_breakdown(prefill_tokens * x / np.maximum(decode_iters, 1.0), attended * x / np.maximum(
-        decode_iters, 1.0), in_flight, in_flight * ctx, prefill_seqs)
+    bd = stm.iteration_breakdown(
+        prefill_tokens * x / np.maximum(decode_iters, 1.0),
+        attended * x / np.maximum(decode_iters, 1.0),
+        in_flight,
+        in_flight * ctx,
+        prefill_seqs,
+    )
     return SteadyState(
         ttft_s=ttft,
         tpot_s=tpot / tps,
@@ -105,8 +123,15 @@ def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.nd
     return np.maximum(np.floor(free_per_chip / np.maximum(per_seq_per_chip, 1e-9)) * dep.attention_dp, 1.0)
 
 
-def disaggregated(prefill: StepTimeModel, decode: StepTimeModel, prefill_instances: int, decode_instances: int,
-                  concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+def disaggregated(
+    prefill: StepTimeModel,
+    decode: StepTimeModel,
+    prefill_instances: int,
+    decode_instances: int,
+    concurrency: Any,
+    isl: Any,
+    osl: Any,
+) -> SteadyState:
     """Closed loop over separate prefill and decode pools, with the KV cache shipped between them.
 
     Prefill pool: each instance serves requests one batch at a time; a request waits in an M/D/1 queue
@@ -114,8 +139,11 @@ def disaggregated(prefill: StepTimeModel, decode: StepTimeModel, prefill_instanc
     of the decode system (per chip, all chips of the replica in parallel) plus its latency. Decode pool:
     decode-only iterations with the sequences in their decode phase spread over the instances.
     """
-    c, i, o = np.broadcast_arrays(np.asarray(concurrency, dtype=np.float64), np.asarray(isl, dtype=np.float64),
-                                  np.asarray(osl, dtype=np.float64))
+    c, i, o = np.broadcast_arrays(
+        np.asarray(concurrency, dtype=np.float64),
+        np.asarray(isl, dtype=np.float64),
+        np.asarray(osl, dtype=np.float64),
+    )
     dep_d = decode.deployment
     tps = dep_d.tokens_per_step
     ctx = i + o / 2.0
@@ -142,8 +170,12 @@ def disaggregated(prefill: StepTimeModel, decode: StepTimeModel, prefill_instanc
         lam_cap = 0.95 * prefill_instances / service
         ttft = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau, ttft), ttft)
     lam = c / (ttft + decode_steps * tau)
-    bd = decode.iteration_breakdown(0.0, 0.0, np.minimum(c, lam * decode_steps * tau) / decode_instances,
-                                    np.minimum(c, lam * decode_steps * tau) / decode_instances * ctx)
+    bd = decode.iteration_breakdown(
+        0.0,
+        0.0,
+        np.minimum(c, lam * decode_steps * tau) / decode_instances,
+        np.minimum(c, lam * decode_steps * tau) / decode_instances * ctx,
+    )
     bd["kv_transfer_s"] = transfer
     return SteadyState(
         ttft_s=ttft,

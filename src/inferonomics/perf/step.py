@@ -17,6 +17,7 @@ pp x stage-time. Every term is a roofline or a latency fitted on kernel tables (
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from inferonomics.catalog.model_figures import attention_flops_per_token, param_
 from inferonomics.catalog.models import KV_LAYER_KINDS
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
-from inferonomics.perf.kernels import CollectiveKernel, GemmKernel, safe_div, vmax, vmin
+from inferonomics.perf.kernels import CollectiveKernel, GemmKernel, safe_div, vmax
 from inferonomics.perf.memory import (
     kv_bytes_per_token_per_chip,
     kv_capacity_tokens,
@@ -36,6 +37,43 @@ from inferonomics.perf.memory import (
 )
 
 ACTIVATION_BYTES = 2.0
+
+
+class _PiecewiseLinear:
+    """A function of the context length that is piecewise linear (KV bytes and attention FLOPs are:
+    `min(ctx, window)` and `ctx / ratio` terms), tabulated at its breakpoints so a scalar call costs a
+    bisection instead of a walk over the layers. Exact at and between breakpoints."""
+
+    def __init__(self, fn: Any, breakpoints: list[float]):
+        xs = sorted({0.0, *(float(b) for b in breakpoints if b > 0), *(2.0**k for k in range(0, 25))})
+        self.xs = np.array(xs)
+        self.ys = np.asarray(fn(self.xs), dtype=np.float64)
+        self._xs = xs
+        self._ys = self.ys.tolist()
+        self._slope_end = (self._ys[-1] - self._ys[-2]) / (xs[-1] - xs[-2])
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, float):
+            xs, ys = self._xs, self._ys
+            if x >= xs[-1]:
+                return ys[-1] + (x - xs[-1]) * self._slope_end
+            i = bisect.bisect_right(xs, x)
+            if i == 0:
+                return ys[0]
+            x0, x1 = xs[i - 1], xs[i]
+            return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - x0) / (x1 - x0)
+        out = np.interp(x, self.xs, self.ys)
+        return np.where(x > self.xs[-1], self.ys[-1] + (x - self.xs[-1]) * self._slope_end, out)
+
+
+def _context_breakpoints(m: Any) -> list[float]:
+    window = float(m.sliding_window or 0)
+    points = [window, window + 1.0]
+    topk = float(getattr(m, "sparse_topk_tokens", 0) or 0)
+    for r in {1, *(getattr(m, "kv_compress_ratios", ()) or ())}:
+        if r and topk:
+            points += [topk * r, topk * r + 1.0]
+    return points
 
 
 def _as_number(x: Any) -> Any:
@@ -74,6 +112,10 @@ class StepTimeModel:
         self.calibration = calibration or default_calibration()
         self.engine = self.calibration.engine(deployment.backend)
         self._s = self._shapes()
+        m = deployment.model
+        points = _context_breakpoints(m)
+        self._kv_bytes = _PiecewiseLinear(lambda c: m.kv_bytes(c, deployment.kv_precision), points)
+        self._attn_flops = _PiecewiseLinear(lambda c: attention_flops_per_token(m, c, decode=False), points)
         self._prepare_kernels()
         self.kv_capacity_tokens = kv_capacity_tokens(deployment, self.calibration)
         # Replica-wide KV accounting: every attention-DP rank holds its own sequences, and one
@@ -117,8 +159,9 @@ class StepTimeModel:
         chip, system = dep.system.chip, dep.system
         self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal)
         self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal)
-        self._ar_tp = CollectiveKernel.prepare("all_reduce", dep.tp, system, cal,
-                                               latency_scale=self.engine.allreduce_latency_scale)
+        self._ar_tp = CollectiveKernel.prepare(
+            "all_reduce", dep.tp, system, cal, latency_scale=self.engine.allreduce_latency_scale
+        )
         self._a2a = CollectiveKernel.prepare("alltoall", dep.chips_per_stage, system, cal)
         self._p2p = CollectiveKernel.prepare("all_gather", 2 if dep.pp > 1 else 1, system, cal)
         self._hbm = chip.hbm_bandwidth_bytes_per_s
@@ -126,8 +169,14 @@ class StepTimeModel:
         self._ridge = self._gemm_w.peak_flops_per_s * self._gemm_w.weight_bytes / (2.0 * self._hbm)
 
     # ------------------------------------------------------------------------------------------------
-    def iteration_breakdown(self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any,
-                            decode_context_tokens: Any, prefill_seqs: Any = 1) -> dict[str, Any]:
+    def iteration_breakdown(
+        self,
+        prefill_tokens: Any,
+        prefill_attended_tokens: Any,
+        decode_seqs: Any,
+        decode_context_tokens: Any,
+        prefill_seqs: Any = 1,
+    ) -> dict[str, Any]:
         """Seconds by term for one iteration (arrays broadcast).
 
         Keys: gemm_s (weights: projections, FFN, experts, LM head), attention_decode_s (KV reads),
@@ -139,8 +188,16 @@ class StepTimeModel:
         m = dep.model
         pp, adp = dep.pp, dep.attention_dp
         h = float(m.hidden_size)
-        p_tok, p_att, d_seq, d_ctx, p_seq = (_as_number(x) for x in (
-            prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens, prefill_seqs))
+        p_tok, p_att, d_seq, d_ctx, p_seq = (
+            _as_number(x)
+            for x in (
+                prefill_tokens,
+                prefill_attended_tokens,
+                decode_seqs,
+                decode_context_tokens,
+                prefill_seqs,
+            )
+        )
         p_seq = vmax(p_seq, (p_tok > 0) * 1.0)
 
         verify = 1.0 + dep.speculative_tokens
@@ -158,15 +215,22 @@ class StepTimeModel:
             e, k = float(m.num_experts), float(m.experts_per_token)
             touched = e * (1.0 - (1.0 - k / e) ** tokens)
             per_expert = safe_div(tokens * k, touched)
-            experts = gw.time_s(per_expert, s.expert_n, h, touched * s.experts_local / e * s.n_moe * frac,
-                                2 * s.n_moe * frac)
+            experts = gw.time_s(
+                per_expert, s.expert_n, h, touched * s.experts_local / e * s.n_moe * frac, 2 * s.n_moe * frac
+            )
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
-            gemm = gemm + experts * (1.0 + prefill_share * (eng.moe_prefill_eff_scale - 1.0))
+            gemm = gemm + experts * (
+                1.0
+                + prefill_share * (eng.moe_prefill_eff_scale - 1.0)
+                + (1.0 - prefill_share) * (eng.moe_decode_eff_scale - 1.0)
+            )
             gemm = gemm + self._gemm_bf16.time_s(t_rank, s.router_n, h, s.n_moe * frac, s.n_moe * frac)
             if s.shared_n:
                 gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
         gemm = gemm + self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
-        gemm = gemm * (1.0 + prefill_share * (eng.prefill_eff_scale - 1.0))
+        gemm = gemm * (
+            1.0 + prefill_share * (eng.prefill_eff_scale - 1.0) + (1.0 - prefill_share) * (eng.decode_eff_scale - 1.0)
+        )
 
         # --- attention kernels ------------------------------------------------------------------------
         # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
@@ -176,26 +240,30 @@ class StepTimeModel:
         work = seqs_rank * s.kv_heads_per_chip
         occupancy = vmax(safe_div(work, work + a.decode_work_half), 1e-9)
         mean_ctx = safe_div(d_ctx, d_seq) + (verify - 1.0)
-        kv_read = seqs_rank * _as_number(m.kv_bytes(mean_ctx, dep.kv_precision)) / (s.kv_shards * pp)
-        dec_attn = (a.decode_t0_s * s.n_mixer * frac + kv_read / (self._hbm * a.decode_memory_eff * occupancy)) \
-            * (work > 0)
+        kv_read = seqs_rank * self._kv_bytes(mean_ctx) / (s.kv_shards * pp)
+        dec_attn = (a.decode_t0_s * s.n_mixer * frac + kv_read / (self._hbm * a.decode_memory_eff * occupancy)) * (
+            work > 0
+        )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
-        pre_flops = _as_number(attention_flops_per_token(m, mean_span, decode=False)) * p_tok / (dep.tp * adp * pp)
-        eff = a.prefill_compute_eff * chunk / (chunk + a.prefill_s_half)
-        pre_attn = (a.prefill_t0_s * s.n_kv_layers * frac
-                    + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (pre_flops > 0)
+        pre_flops = self._attn_flops(mean_span) * p_tok / (dep.tp * adp * pp)
+        eff = a.prefill_compute_eff * safe_div(chunk, chunk + a.prefill_s_half)
+        pre_attn = (a.prefill_t0_s * s.n_kv_layers * frac + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (
+            pre_flops > 0
+        )
         pre_attn = pre_attn * eng.prefill_eff_scale
 
         # --- collectives ------------------------------------------------------------------------------
         msg = t_rank * h * ACTIVATION_BYTES
         net = msg * 0.0
-        if dep.tp > 1:
+        if dep.tp > 1 and dep.tp_layout != "1d":
+            net = net + self._pope_layout_comm_s(t_rank) * s.layers * frac
+        elif dep.tp > 1:
             n_ar = s.n_mixer + s.n_dense_ffn
-            if s.n_moe and adp == 1 and dep.moe_ep == 1:
-                n_ar += s.n_moe
+            if s.n_moe and adp == 1:
+                n_ar += s.n_moe  # experts (TP or EP) see every token; their partial sums are all-reduced
             net = net + self._ar_tp.time_s(msg) * n_ar * frac
-        if s.n_moe and (adp > 1 or dep.moe_ep > 1):
+        if s.n_moe and adp > 1:  # attention-DP ranks dispatch their own tokens to the experts and back
             fanout = min(float(m.experts_per_token), float(dep.chips_per_stage))
             net = net + 2.0 * self._a2a.time_s(msg * fanout) * s.n_moe * frac
         if pp > 1:
@@ -217,11 +285,35 @@ class StepTimeModel:
             "total_s": total,
         }
 
-    def iteration_time_s(self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any,
-                         decode_context_tokens: Any, prefill_seqs: Any = 1) -> Any:
+    def _pope_layout_comm_s(self, tokens: Any) -> Any:
+        """Per-layer communication of Pope et al.'s feed-forward layouts (sec. 3.2.1-3.2.3), for T = B x L
+        tokens, E = d_model, F = d_ff, n chips, bandwidth per chip (their 270 GB/s ICI for TPU v4), volumes
+        in elements of 2 bytes (bf16): 2D weight-stationary 8 T E / (sqrt(n) bw), weight-gathered
+        4 E sqrt(T F) / (sqrt(n) bw), plus one collective latency per all-gather/reduce-scatter (4)."""
+        dep = self.deployment
+        m = dep.model
+        n = float(dep.tp)
+        bw = dep.system.chip.scaleup_bandwidth_gb_s * 1e9 or dep.system.intra_node_bandwidth_bytes_per_s
+        e = float(m.hidden_size)
+        f = float(m.intermediate_size or m.moe_intermediate_size * max(m.experts_per_token, 1))
+        if dep.tp_layout == "2d":
+            volume = 8.0 * tokens * e
+        else:
+            volume = 4.0 * e * (tokens * f) ** 0.5
+        return volume * ACTIVATION_BYTES / (n**0.5 * bw) + 4.0 * self._ar_tp.alpha_s * (tokens > 0)
+
+    def iteration_time_s(
+        self,
+        prefill_tokens: Any,
+        prefill_attended_tokens: Any,
+        decode_seqs: Any,
+        decode_context_tokens: Any,
+        prefill_seqs: Any = 1,
+    ) -> Any:
         """Seconds for one iteration (see `iteration_breakdown`); scalar in, float out."""
-        t = self.iteration_breakdown(prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens,
-                                     prefill_seqs)["total_s"]
+        t = self.iteration_breakdown(
+            prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens, prefill_seqs
+        )["total_s"]
         return float(t) if np.ndim(t) == 0 else t
 
     def prefill_time_s(self, n_tokens: Any, cached_tokens: Any = 0) -> Any:

@@ -54,7 +54,6 @@ RAW_COLUMNS: dict[str, str] = {
     "concurrency_per_replica": "float64",
     "max_batch_fit": "int64",
     "fits": "bool",
-    "weights_gb_per_gpu": "float64",
     # steady state, per replica (a replica of a disaggregated config is one xPyD group)
     "ttft_ms": "float64",
     "tpot_ms": "float64",
@@ -96,7 +95,7 @@ class ScreenInputs:
     def screen_key(self) -> dict[str, Any]:
         """What determines the screened rows (a resumed sweep must match it)."""
         cal = self.calibration or default_calibration()
-        return {
+        key = {
             "model": self.model.name,
             "model_sha": _digest(asdict(self.model)),
             "systems": {s.name: _digest(asdict(s)) for s in self.systems},
@@ -105,6 +104,7 @@ class ScreenInputs:
             "space": self.space.to_dict(),
             "calibration_sha": _digest(asdict(cal)),
         }
+        return dict(json.loads(json.dumps(key, sort_keys=True, default=str)))  # as stored: lists, not tuples
 
 
 def _digest(obj: Any) -> str:
@@ -122,7 +122,7 @@ class ChunkResult:
     invalid_examples: list[str] = field(default_factory=list)
 
 
-class _Calibrations:
+class CalibrationCache:
     """The calibration with an engine's prefill chunk size replaced (the search knob), cached."""
 
     def __init__(self, base: Calibration | None) -> None:
@@ -142,10 +142,17 @@ class _Calibrations:
 def build_deployment(inputs: ScreenInputs, c: Candidate, replicas: int = 1) -> Deployment:
     """The `perf.Deployment` of a candidate (raises `InvalidInputError` for impossible combinations)."""
     return Deployment(
-        model=inputs.model, system=inputs.system(c.system), tp=c.tp, pp=c.pp, attention_dp=c.attention_dp,
-        moe_ep=c.moe_ep, weight_precision=c.weight_precision, kv_precision=c.kv_precision,
+        model=inputs.model,
+        system=inputs.system(c.system),
+        tp=c.tp,
+        pp=c.pp,
+        attention_dp=c.attention_dp,
+        moe_ep=c.moe_ep,
+        weight_precision=c.weight_precision,
+        kv_precision=c.kv_precision,
         backend=c.engine,  # type: ignore[arg-type]
-        replicas=replicas, speculative_tokens=c.speculative_tokens,
+        replicas=replicas,
+        speculative_tokens=c.speculative_tokens,
         acceptance_rate=inputs.space.acceptance_rate if c.speculative_tokens else 0.0,
     )
 
@@ -158,16 +165,30 @@ def batch_grid(space: SearchSpace, most: int) -> np.ndarray:
     return np.unique(np.asarray(sizes, dtype=np.int64))
 
 
-def _columns(n: int, **values: Any) -> dict[str, Any]:
-    return {k: (np.broadcast_to(np.asarray(v), (n,)) if np.ndim(v) == 0 else np.asarray(v)) for k, v in values.items()}
+class _Rows:
+    """Rows gathered per unit of work: identity values once per unit (repeated at the end), metrics as arrays."""
 
+    def __init__(self) -> None:
+        self.idents: list[dict[str, Any]] = []
+        self.counts: list[int] = []
+        self.arrays: list[dict[str, np.ndarray]] = []
 
-def _frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
-    if not parts:
-        return empty_rows()
-    cols = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in RAW_COLUMNS}
-    df = pd.DataFrame(cols)
-    return df.astype(RAW_COLUMNS)
+    def add(self, ident: dict[str, Any], n: int, **arrays: Any) -> None:
+        self.idents.append(ident)
+        self.counts.append(n)
+        self.arrays.append({k: np.broadcast_to(np.asarray(v), (n,)) for k, v in arrays.items()})
+
+    def frame(self) -> pd.DataFrame:
+        if not self.idents:
+            return empty_rows()
+        counts = np.asarray(self.counts)
+        cols: dict[str, Any] = {}
+        for k in RAW_COLUMNS:
+            if k in self.arrays[0]:
+                cols[k] = np.concatenate([a[k] for a in self.arrays])
+            else:
+                cols[k] = np.repeat(np.asarray([i[k] for i in self.idents], dtype=RAW_COLUMNS[k]), counts)
+        return pd.DataFrame(cols).astype(RAW_COLUMNS)
 
 
 def empty_rows() -> pd.DataFrame:
@@ -176,11 +197,27 @@ def empty_rows() -> pd.DataFrame:
 
 def _identity(c: Candidate, system: System) -> dict[str, Any]:
     return {
-        "config_id": c.config_id, "unit_id": c.config_id, "mode": "agg", "hardware": c.system, "chip": system.chip.name, "tp": c.tp,
-        "pp": c.pp, "attention_dp": c.attention_dp, "ep": c.moe_ep, "precision": c.weight_precision,
-        "kv_precision": c.kv_precision, "engine": c.engine, "speculative_tokens": c.speculative_tokens,
-        "chunk_tokens": c.chunk_tokens, "prefill_instances": 0, "decode_instances": 0, "prefill_tp": 0,
-        "prefill_pp": 0, "prefill_attention_dp": 0, "prefill_ep": 0, "chips_per_replica": c.chips,
+        "config_id": c.config_id,
+        "unit_id": c.config_id,
+        "mode": "agg",
+        "hardware": c.system,
+        "chip": system.chip.name,
+        "tp": c.tp,
+        "pp": c.pp,
+        "attention_dp": c.attention_dp,
+        "ep": c.moe_ep,
+        "precision": c.weight_precision,
+        "kv_precision": c.kv_precision,
+        "engine": c.engine,
+        "speculative_tokens": c.speculative_tokens,
+        "chunk_tokens": c.chunk_tokens,
+        "prefill_instances": 0,
+        "decode_instances": 0,
+        "prefill_tp": 0,
+        "prefill_pp": 0,
+        "prefill_attention_dp": 0,
+        "prefill_ep": 0,
+        "chips_per_replica": c.chips,
     }
 
 
@@ -190,9 +227,9 @@ def screen_candidates(inputs: ScreenInputs, candidates: list[Candidate]) -> Chun
     A deployment whose weights leave no room for one sequence gives a single row with `fits` False
     (so "memory binds" can be explained); impossible combinations are counted, not rows.
     """
-    cals = _Calibrations(inputs.calibration)
+    cals = CalibrationCache(inputs.calibration)
     isl, osl = inputs.isl, inputs.osl
-    parts: list[dict[str, Any]] = []
+    rows = _Rows()
     result = ChunkResult(rows=empty_rows())
     for c in candidates:
         try:
@@ -206,36 +243,46 @@ def screen_candidates(inputs: ScreenInputs, candidates: list[Candidate]) -> Chun
         cal = cals.get(c.engine, c.chunk_tokens)
         most = max_sequences(dep, isl + osl, cal)
         ident = _identity(c, dep.system)
-        weights_gb = memory_use(dep, 0, 0, cal).weights_bytes / 1e9
         if most < 1:
-            parts.append(_columns(1, **ident, batch_size=0, concurrency_per_replica=0.0, max_batch_fit=0, fits=False,
-                                  weights_gb_per_gpu=weights_gb, ttft_ms=np.nan, tpot_ms=np.nan,
-                                  requests_per_s_per_replica=0.0, output_tokens_per_s_per_replica=0.0,
-                                  decode_batch=0.0))
+            rows.add(
+                ident,
+                1,
+                batch_size=0,
+                concurrency_per_replica=0.0,
+                max_batch_fit=0,
+                fits=False,
+                ttft_ms=np.nan,
+                tpot_ms=np.nan,
+                requests_per_s_per_replica=0.0,
+                output_tokens_per_s_per_replica=0.0,
+                decode_batch=0.0,
+            )
             continue
         batches = batch_grid(inputs.space, most)
         ss = closed_loop(StepTimeModel(dep, cal), batches.astype(np.float64), isl, osl)
-        n = batches.size
-        parts.append(_columns(
-            n, **ident, batch_size=batches, concurrency_per_replica=batches.astype(np.float64), max_batch_fit=most,
-            fits=True, weights_gb_per_gpu=weights_gb,
-            ttft_ms=np.broadcast_to(np.asarray(ss.ttft_s, dtype=np.float64) * 1e3, (n,)),
-            tpot_ms=np.broadcast_to(np.asarray(ss.tpot_s, dtype=np.float64) * 1e3, (n,)),
-            requests_per_s_per_replica=np.broadcast_to(np.asarray(ss.requests_per_s, dtype=np.float64), (n,)),
-            output_tokens_per_s_per_replica=np.broadcast_to(np.asarray(ss.output_tokens_per_s, dtype=np.float64),
-                                                            (n,)),
-            decode_batch=np.broadcast_to(np.asarray(ss.decode_batch, dtype=np.float64), (n,)),
-        ))
-    result.rows = _frame(parts)
+        rows.add(
+            ident,
+            batches.size,
+            batch_size=batches,
+            concurrency_per_replica=batches.astype(np.float64),
+            max_batch_fit=most,
+            fits=True,
+            ttft_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
+            tpot_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
+            requests_per_s_per_replica=np.asarray(ss.requests_per_s, dtype=np.float64),
+            output_tokens_per_s_per_replica=np.asarray(ss.output_tokens_per_s, dtype=np.float64),
+            decode_batch=np.asarray(ss.decode_batch, dtype=np.float64),
+        )
+    result.rows = rows.frame()
     return result
 
 
 def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
     """Disaggregated serving: per (prefill, decode) pair, the grid of x prefill and y decode instances
     and decode batch sizes in one `disaggregated` call (its instance counts broadcast as arrays)."""
-    cals = _Calibrations(inputs.calibration)
+    cals = CalibrationCache(inputs.calibration)
     isl, osl, space = inputs.isl, inputs.osl, inputs.space
-    parts: list[dict[str, Any]] = []
+    rows = _Rows()
     result = ChunkResult(rows=empty_rows())
     for pair in pairs:
         p, d = pair.prefill, pair.decode
@@ -257,24 +304,68 @@ def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
         ys = np.arange(1, space.max_decode_instances + 1)
         x, y, b = (a.ravel() for a in np.meshgrid(xs, ys, batches, indexing="ij"))
         conc = (y * b).astype(np.float64)
-        ss = disaggregated(StepTimeModel(dep_p, cal), StepTimeModel(dep_d, cal), x.astype(np.float64),
-                           y.astype(np.float64), conc, isl, osl)
-        n = x.size
+        ss = disaggregated(
+            StepTimeModel(dep_p, cal),
+            StepTimeModel(dep_d, cal),
+            x.astype(np.float64),
+            y.astype(np.float64),
+            conc,
+            isl,
+            osl,
+        )
         ident = _identity(d, dep_d.system)
-        ident.update(config_id=np.char.add(f"{pair.config_id}|", np.char.add(np.char.add(
-            x.astype(str), "P"), np.char.add(y.astype(str), "D"))).astype(object),
-            unit_id=pair.config_id, mode="disagg", chunk_tokens=0, prefill_instances=x, decode_instances=y, prefill_tp=p.tp,
-            prefill_pp=p.pp, prefill_attention_dp=p.attention_dp, prefill_ep=p.moe_ep,
-            chips_per_replica=x * p.chips + y * d.chips)
-        parts.append(_columns(
-            n, **ident, batch_size=b, concurrency_per_replica=conc, max_batch_fit=most, fits=True,
-            weights_gb_per_gpu=memory_use(dep_d, 0, 0, cal).weights_bytes / 1e9,
+        ident.update(
+            unit_id=pair.config_id,
+            mode="disagg",
+            chunk_tokens=0,
+            prefill_tp=p.tp,
+            prefill_pp=p.pp,
+            prefill_attention_dp=p.attention_dp,
+            prefill_ep=p.moe_ep,
+        )
+        ids = np.asarray(
+            [f"{pair.config_id}|{i}P{j}D" for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=object
+        )
+        rows.add(
+            ident,
+            x.size,
+            config_id=ids,
+            prefill_instances=x,
+            decode_instances=y,
+            chips_per_replica=x * p.chips + y * d.chips,
+            batch_size=b,
+            concurrency_per_replica=conc,
+            max_batch_fit=most,
+            fits=True,
             ttft_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
             tpot_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
             requests_per_s_per_replica=np.asarray(ss.requests_per_s, dtype=np.float64),
             output_tokens_per_s_per_replica=np.asarray(ss.output_tokens_per_s, dtype=np.float64),
             decode_batch=np.asarray(ss.decode_batch, dtype=np.float64),
-        ))
-    result.rows = _frame(parts)
+        )
+    result.rows = rows.frame()
     return result
 
+
+def candidate_of_row(r: Any) -> Candidate:
+    """The (decode) deployment of a screened row."""
+    return Candidate(
+        str(r["hardware"]),
+        int(r["tp"]),
+        int(r["pp"]),
+        int(r["attention_dp"]),
+        int(r["ep"]),
+        str(r["precision"]),
+        str(r["kv_precision"]),
+        str(r["engine"]),
+        int(r["speculative_tokens"]),
+        int(r["chunk_tokens"]),
+    )
+
+
+def memory_use_of_row(inputs: ScreenInputs, r: Any) -> dict[str, Any]:
+    """Memory per chip (`perf.memory_use`) of a row's (decode) instance holding its batch at full length."""
+    c = candidate_of_row(r)
+    dep = build_deployment(inputs, c)
+    cal = CalibrationCache(inputs.calibration).get(c.engine, c.chunk_tokens)
+    return memory_use(dep, float(r["batch_size"]), inputs.isl + inputs.osl, cal).to_dict()

@@ -123,9 +123,11 @@ class Candidate:
     @property
     def config_id(self) -> str:
         """Stable text key of the deployment (resume and deterministic order use it)."""
-        return (f"agg|{self.system}|tp{self.tp}|pp{self.pp}|adp{self.attention_dp}|ep{self.moe_ep}|"
-                f"{self.weight_precision}|{self.kv_precision}|{self.engine}|spec{self.speculative_tokens}|"
-                f"chunk{self.chunk_tokens}")
+        return (
+            f"agg|{self.system}|tp{self.tp}|pp{self.pp}|adp{self.attention_dp}|ep{self.moe_ep}|"
+            f"{self.weight_precision}|{self.kv_precision}|{self.engine}|spec{self.speculative_tokens}|"
+            f"chunk{self.chunk_tokens}"
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -139,9 +141,11 @@ class DisaggPair:
     @property
     def config_id(self) -> str:
         p, d = self.prefill, self.decode
-        return (f"disagg|{d.system}|P:tp{p.tp}pp{p.pp}adp{p.attention_dp}ep{p.moe_ep}|"
-                f"D:tp{d.tp}pp{d.pp}adp{d.attention_dp}ep{d.moe_ep}|{d.weight_precision}|{d.kv_precision}|"
-                f"{d.engine}|spec{d.speculative_tokens}")
+        return (
+            f"disagg|{d.system}|P:tp{p.tp}pp{p.pp}adp{p.attention_dp}ep{p.moe_ep}|"
+            f"D:tp{d.tp}pp{d.pp}adp{d.attention_dp}ep{d.moe_ep}|{d.weight_precision}|{d.kv_precision}|"
+            f"{d.engine}|spec{d.speculative_tokens}"
+        )
 
 
 def _powers_upto(values: Iterable[int], limit: int) -> list[int]:
@@ -156,16 +160,22 @@ def weight_formats(model: ModelSpec, system: System, space: SearchSpace) -> list
     native = get_precision(model.native_precision)
     out = ["bf16"] if chip.supports("bf16") else []
     for names in (_SAME_TIER_PREFERENCE["8bit"], ("int4",), _SAME_TIER_PREFERENCE["fp4"]):
-        tier = get_precision(names[0]).compute_tier
-        if native.name not in names and native.compute_tier == tier and not native.weight_only:
+        fmt = get_precision(names[0])
+        if (
+            native.name not in names
+            and not fmt.weight_only
+            and native.compute_tier == fmt.compute_tier
+            and native.bits_per_value < 16
+        ):
             names = (native.name, *names)  # the checkpoint's own format first (fp8_block for DeepSeek)
         pick = next((n for n in names if chip.supports(n)), None)
-        if pick is not None:
+        if pick is not None and pick not in out:
             out.append(pick)
     if chip.supports(native):
         return [p for p in out if get_precision(p).bits_per_value <= native.bits_per_value + 1e-9]
     # the checkpoint's format does not run here: narrower formats, or widen to bf16
     return out
+
 
 def kv_formats(system: System, space: SearchSpace) -> list[str]:
     chip = system.chip
@@ -199,10 +209,7 @@ def parallelisms(model: ModelSpec, system: System, space: SearchSpace) -> Iterat
             stage = tp * adp
             if stage > min(domain, limit):
                 continue
-            if model.is_moe:
-                eps = sorted({e for e in (1, stage) if model.num_experts % e == 0})
-            else:
-                eps = [1]
+            eps = sorted({e for e in (1, stage) if model.num_experts % e == 0}) if model.is_moe else [1]
             fills_domain = stage * 2 > min(domain, limit)  # the next power of two would not fit
             for pp in sorted(set(space.pp)):
                 if stage * pp > limit or pp > model.num_layers:
@@ -231,7 +238,7 @@ def enumerate_candidates(model: ModelSpec, systems: Iterable[System], space: Sea
             notes.append(f"{system.name}: none of the requested formats runs on {system.chip.name}")
             continue
         shapes = list(parallelisms(model, system, space))
-        for (tp, pp, adp, ep) in shapes:
+        for tp, pp, adp, ep in shapes:
             for w in w_formats:
                 for k in kv:
                     for engine in engines_for(system, space):
@@ -245,4 +252,4 @@ def enumerate_candidates(model: ModelSpec, systems: Iterable[System], space: Sea
 def chunked(items: list[Any], size: int) -> list[list[Any]]:
     """Consecutive slices of at most `size` items (the unit of work of every backend)."""
     size = max(1, int(size))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

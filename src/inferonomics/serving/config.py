@@ -89,9 +89,7 @@ class EngineConfig:
 
     def __post_init__(self) -> None:
         if self.scheduler not in SCHEDULER_NAMES:
-            raise InvalidInputError(
-                f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {self.scheduler!r}"
-            )
+            raise InvalidInputError(f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}, got {self.scheduler!r}")
         if self.max_batch_size is not None and self.max_batch_size < 1:
             raise InvalidInputError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
         if self.max_tokens_per_iter is not None and self.max_tokens_per_iter < 1:
@@ -113,9 +111,15 @@ class EngineConfig:
     def batch_limit(self) -> int:
         return self.max_batch_size or _ENGINE_DEFAULTS[self.scheduler][0]
 
-    def token_budget(self, max_context_tokens: int) -> int:
-        budget = self.max_tokens_per_iter or _ENGINE_DEFAULTS[self.scheduler][1]
-        return budget or max(max_context_tokens, 8192)
+    def token_budget(self, max_context_tokens: int, fitted: float | None = None) -> int:
+        """Tokens per iteration: the one given; else, for vllm and sglang, the budget the performance
+        model's calibration fitted for the engine (so simulator and closed form agree); else the
+        scheduler's default (Sarathi's small budget is the point of it; Orca does not chunk)."""
+        if self.max_tokens_per_iter:
+            return self.max_tokens_per_iter
+        if fitted and self.scheduler in ("vllm", "sglang"):
+            return int(fitted)
+        return _ENGINE_DEFAULTS[self.scheduler][1] or max(max_context_tokens, 8192)
 
     @property
     def chunked_prefill(self) -> bool:

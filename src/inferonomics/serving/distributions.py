@@ -92,8 +92,9 @@ class Empirical:
     def __post_init__(self) -> None:
         if not self.values or min(self.values) < 1:
             raise InvalidInputError("empirical lengths need at least one value, all >= 1")
-        if self.weights is not None and (len(self.weights) != len(self.values) or min(self.weights) < 0
-                                         or sum(self.weights) <= 0):
+        if self.weights is not None and (
+            len(self.weights) != len(self.values) or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
             raise InvalidInputError("empirical weights must match the values, be >= 0 and not all 0")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

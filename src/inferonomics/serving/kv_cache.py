@@ -28,14 +28,20 @@ class _Tier:
 
 
 class BlockPool:
-    def __init__(self, total_pages: int, block_size: int, prefix_block_tokens: int, kv_bytes_per_token: float,
-                 enabled: bool = True, tiers: tuple[KVTier, ...] = ()) -> None:
+    def __init__(
+        self,
+        total_pages: int,
+        block_size: int,
+        prefix_block_tokens: int,
+        kv_bytes_per_token: float,
+        enabled: bool = True,
+        tiers: tuple[KVTier, ...] = (),
+    ) -> None:
         if total_pages < 1:
             raise InvalidInputError("the KV cache holds no block")
         if enabled and prefix_block_tokens % block_size:
             raise InvalidInputError(
-                f"prefix blocks of {prefix_block_tokens} tokens must be a whole number of "
-                f"{block_size}-token KV blocks"
+                f"prefix blocks of {prefix_block_tokens} tokens must be a whole number of {block_size}-token KV blocks"
             )
         self.total_pages = total_pages
         self.free_pages = total_pages
@@ -122,13 +128,14 @@ class BlockPool:
         return n, lower, evictable
 
     def acquire(self, keys: tuple[int, ...] | list[int], n_blocks: int) -> tuple[int, float]:
-        """Reference the first `n_blocks` cached blocks (loading lower-tier ones into HBM).
+        """Reference the first `n_blocks` cached blocks, loading lower-tier ones into HBM.
 
-        Returns (blocks acquired, load seconds). Stops early when a lower-tier block cannot get pages.
+        HBM-resident blocks are referenced first so that loading the others cannot evict them. Returns
+        (blocks acquired, load seconds); stops at the first block that cannot be loaded (no pages).
         """
         refs = self.refs
         evictable = self.evictable
-        load_s = 0.0
+        resident = []
         for j in range(n_blocks):
             k = keys[j]
             r = refs.get(k)
@@ -136,17 +143,27 @@ class BlockPool:
                 if r == 0:
                     del evictable[k]
                 refs[k] = r + 1
+                resident.append(True)
+            else:
+                resident.append(False)
+        load_s = 0.0
+        for j in range(n_blocks):
+            if resident[j]:
                 continue
+            k = keys[j]
+            loaded = False
             for level, tier in enumerate(self.tiers):
                 if k in tier.blocks:
-                    if not self.alloc(self.ppb):
-                        return j, load_s
-                    del tier.blocks[k]
-                    refs[k] = 1
-                    load_s += tier.load_s + tier.spec.latency_s
-                    self.tier_hits[level] += 1
+                    if self.alloc(self.ppb):
+                        del tier.blocks[k]
+                        refs[k] = 1
+                        load_s += tier.load_s + tier.spec.latency_s
+                        self.tier_hits[level] += 1
+                        loaded = True
                     break
-            else:  # evicted between match() and acquire(): a miss from here on
+            if not loaded:  # no pages, or gone since match(): keep the prefix before it
+                later = [keys[i] for i in range(j + 1, n_blocks) if resident[i]]
+                self.release(later, len(later))
                 return j, load_s
         return n_blocks, load_s
 
@@ -180,5 +197,7 @@ class BlockPool:
         """Invariant (tests): free + private + cached pages = total."""
         used = private_pages + self.cached_pages
         if used + self.free_pages != self.total_pages:
-            raise AssertionError(f"KV pages leak: free {self.free_pages} + private {private_pages} + cached "
-                                 f"{self.cached_pages} != total {self.total_pages}")
+            raise AssertionError(
+                f"KV pages leak: free {self.free_pages} + private {private_pages} + cached "
+                f"{self.cached_pages} != total {self.total_pages}"
+            )

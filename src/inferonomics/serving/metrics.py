@@ -22,9 +22,19 @@ import pandas as pd
 if TYPE_CHECKING:
     from inferonomics.serving.simulator import _Run
 
-ITERATION_COLUMNS = ["replica", "start_s", "duration_s", "prefill_tokens", "prefill_attended_tokens",
-                     "decode_seqs", "decode_context_tokens", "running", "kv_used_blocks", "waiting",
-                     "extra_s"]
+ITERATION_COLUMNS = [
+    "replica",
+    "start_s",
+    "duration_s",
+    "prefill_tokens",
+    "prefill_attended_tokens",
+    "decode_seqs",
+    "decode_context_tokens",
+    "running",
+    "kv_used_blocks",
+    "waiting",
+    "extra_s",
+]
 
 
 @dataclass
@@ -42,8 +52,13 @@ class SimResult:
         """requests.parquet + .csv, iterations.parquet, replicas.csv, summary.json, trace.json."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "requests.parquet", out / "requests.csv", out / "iterations.parquet",
-                 out / "replicas.csv", out / "summary.json"]
+        paths = [
+            out / "requests.parquet",
+            out / "requests.csv",
+            out / "iterations.parquet",
+            out / "replicas.csv",
+            out / "summary.json",
+        ]
         self.requests.to_parquet(paths[0], index=False)
         self.requests.to_csv(paths[1], index=False)
         self.iterations.to_parquet(paths[2], index=False)
@@ -88,8 +103,12 @@ def _stats_ms(x: np.ndarray) -> dict[str, float]:
 
 
 def _reason_kind(reason: str) -> str:
-    for key, kind in (("context window", "context_window"), ("KV cache", "kv_capacity"),
-                      ("0 output", "zero_output"), ("empty prompt", "empty_prompt")):
+    for key, kind in (
+        ("context window", "context_window"),
+        ("KV cache", "kv_capacity"),
+        ("0 output", "zero_output"),
+        ("empty prompt", "empty_prompt"),
+    ):
         if key in reason:
             return kind
     return re.sub(r"[\d,.]+", "N", reason)[:60]
@@ -135,13 +154,21 @@ def _runs_frame(runs: list[tuple[Any, ...]], bs: int) -> pd.DataFrame:
     cneed = np.cumsum(need)
     used = np.repeat(col(7, np.int64), lengths) + cneed - np.repeat(cneed[first], lengths)
     total = durs.size
-    return pd.DataFrame({
-        "replica": np.repeat(col(0, np.int64), lengths), "start_s": starts, "duration_s": durs,
-        "prefill_tokens": np.zeros(total, np.int64), "prefill_attended_tokens": np.zeros(total),
-        "decode_seqs": np.repeat(col(3, np.int64), lengths), "decode_context_tokens": ctx,
-        "running": np.repeat(col(6, np.int64), lengths), "kv_used_blocks": used,
-        "waiting": np.repeat(col(10, np.int64), lengths), "extra_s": np.zeros(total),
-    })
+    return pd.DataFrame(
+        {
+            "replica": np.repeat(col(0, np.int64), lengths),
+            "start_s": starts,
+            "duration_s": durs,
+            "prefill_tokens": np.zeros(total, np.int64),
+            "prefill_attended_tokens": np.zeros(total),
+            "decode_seqs": np.repeat(col(3, np.int64), lengths),
+            "decode_context_tokens": ctx,
+            "running": np.repeat(col(6, np.int64), lengths),
+            "kv_used_blocks": used,
+            "waiting": np.repeat(col(10, np.int64), lengths),
+            "extra_s": np.zeros(total),
+        }
+    )
 
 
 def build_result(run: _Run, wall_s: float) -> SimResult:
@@ -171,16 +198,31 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
         meets &= ttft <= slo.ttft_s
     if slo.tpot_s is not None:
         meets &= (tpot <= slo.tpot_s) | (out_tok <= 1)
-    requests = pd.DataFrame({
-        "request_id": col("rid", np.int64), "arrival_s": arrival, "replica": col("replica", np.int64),
-        "decode_replica": col("decode_replica", np.int64), "session": col("session", np.int64),
-        "turn": col("turn", np.int64), "client": col("client", np.int64),
-        "input_tokens": in_tok, "output_tokens": out_tok, "status": status.astype(str),
-        "reason": [r.reason for r in reqs], "cached_tokens": col("cached_tokens", np.int64),
-        "recomputed_tokens": col("recomputed_tokens", np.int64), "preemptions": col("preemptions", np.int64),
-        "queue_s": queue, "ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e,
-        "first_token_s": first_tok + lat, "finish_s": finish + lat, "meets_slo": meets,
-    })
+    requests = pd.DataFrame(
+        {
+            "request_id": col("rid", np.int64),
+            "arrival_s": arrival,
+            "replica": col("replica", np.int64),
+            "decode_replica": col("decode_replica", np.int64),
+            "session": col("session", np.int64),
+            "turn": col("turn", np.int64),
+            "client": col("client", np.int64),
+            "input_tokens": in_tok,
+            "output_tokens": out_tok,
+            "status": status.astype(str),
+            "reason": [r.reason for r in reqs],
+            "cached_tokens": col("cached_tokens", np.int64),
+            "recomputed_tokens": col("recomputed_tokens", np.int64),
+            "preemptions": col("preemptions", np.int64),
+            "queue_s": queue,
+            "ttft_s": ttft,
+            "tpot_s": tpot,
+            "e2e_s": e2e,
+            "first_token_s": first_tok + lat,
+            "finish_s": finish + lat,
+            "meets_slo": meets,
+        }
+    )
     iterations = _iterations_frame(run)
     total_blocks = {rep.idx: rep.pool.total_pages for rep in run.replicas}
     iterations["kv_occupancy"] = iterations["kv_used_blocks"] / iterations["replica"].map(total_blocks)
@@ -195,14 +237,18 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
     gaps = [g for rep in run.replicas for g in rep.itl_weighted]
     singles = [x for rep in run.replicas for x in rep.itl_samples]
     runs = [r for rep in run.replicas for r in rep.itl_runs]
-    itl_v = np.concatenate([np.asarray([g for g, _ in gaps], float), np.asarray(singles, float),
-                            *[d for d, _ in runs]])
-    itl_w = np.concatenate([np.asarray([w for _, w in gaps], float), np.ones(len(singles)),
-                            *[np.full(d.size, float(w)) for d, w in runs]])
+    itl_v = np.concatenate([np.asarray([g for g, _ in gaps], float), np.asarray(singles, float), *[d for d, _ in runs]])
+    itl_w = np.concatenate(
+        [np.asarray([w for _, w in gaps], float), np.ones(len(singles)), *[np.full(d.size, float(w)) for d, w in runs]]
+    )
     if itl_v.size:
         p50, p90, p99 = weighted_percentiles(itl_v, itl_w, [50, 90, 99])
-        itl_stats = {"mean": float(np.average(itl_v, weights=itl_w) * 1e3), "p50": p50 * 1e3,
-                     "p90": p90 * 1e3, "p99": p99 * 1e3}
+        itl_stats = {
+            "mean": float(np.average(itl_v, weights=itl_w) * 1e3),
+            "p50": p50 * 1e3,
+            "p90": p90 * 1e3,
+            "p99": p99 * 1e3,
+        }
     else:
         itl_stats = {"mean": math.nan, "p50": math.nan, "p90": math.nan, "p99": math.nan}
     # replicas
@@ -211,17 +257,24 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
         it = iterations[iterations.replica == rep.idx]
         dur = it.duration_s.to_numpy()
         busy = float(dur.sum())
-        rep_rows.append({
-            "replica": rep.idx, "role": rep.role, "iterations": len(it), "busy_s": busy,
-            "utilisation": busy / makespan,
-            "mean_batch": float(np.average(it.running, weights=dur)) if busy > 0 else 0.0,
-            "mean_decode_seqs": float(np.average(it.decode_seqs, weights=dur)) if busy > 0 else 0.0,
-            "mean_kv_occupancy": float(np.average(it.kv_occupancy, weights=dur)) if busy > 0 else 0.0,
-            "max_kv_occupancy": float(it.kv_occupancy.max()) if len(it) else 0.0,
-            "preemptions": rep.preemptions, "kv_capacity_tokens": rep.pool.total_pages * rep.bs,
-            "prefix_hit_tokens": rep.hit_tokens, "prefix_evictions": rep.pool.evictions,
-            "lower_tier_hits": list(rep.pool.tier_hits),
-        })
+        rep_rows.append(
+            {
+                "replica": rep.idx,
+                "role": rep.role,
+                "iterations": len(it),
+                "busy_s": busy,
+                "utilisation": busy / makespan,
+                "mean_batch": float(np.average(it.running, weights=dur)) if busy > 0 else 0.0,
+                "mean_decode_seqs": float(np.average(it.decode_seqs, weights=dur)) if busy > 0 else 0.0,
+                "mean_kv_occupancy": float(np.average(it.kv_occupancy, weights=dur)) if busy > 0 else 0.0,
+                "max_kv_occupancy": float(it.kv_occupancy.max()) if len(it) else 0.0,
+                "preemptions": rep.preemptions,
+                "kv_capacity_tokens": rep.pool.total_pages * rep.bs,
+                "prefix_hit_tokens": rep.hit_tokens,
+                "prefix_evictions": rep.pool.evictions,
+                "lower_tier_hits": list(rep.pool.tier_hits),
+            }
+        )
     replicas = pd.DataFrame(rep_rows)
     # money
     dep = run.dep
@@ -249,8 +302,10 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
         "throughput_rps": n_done / makespan,
         "goodput_rps": int(meets.sum()) / makespan,
         "slo_attainment": float(meets.sum() / n_done) if n_done else math.nan,
-        "slo": {"ttft_ms": None if slo.ttft_s is None else slo.ttft_s * 1e3,
-                "tpot_ms": None if slo.tpot_s is None else slo.tpot_s * 1e3},
+        "slo": {
+            "ttft_ms": None if slo.ttft_s is None else slo.ttft_s * 1e3,
+            "tpot_ms": None if slo.tpot_s is None else slo.tpot_s * 1e3,
+        },
         "throughput_output_tokens_per_s": out_done / makespan,
         "throughput_input_tokens_per_s": float(in_tok[completed].sum()) / makespan,
         "prefix_cache_hit_rate": hits / prompt_seen if prompt_seen else 0.0,
@@ -275,6 +330,11 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
         "usd_per_million_output_tokens": cost_usd / out_done * 1e6 if out_done else math.nan,
         "sim_wall_s": wall_s,
         "requests_per_wall_s": n / wall_s if wall_s > 0 else math.nan,
+        "decode_time_table": {
+            "max_rel_error": run.times.max_table_error,
+            "batch_sizes": len(run.times._tables),
+            "direct_batch_sizes": list(run.times.direct_ns),
+        },
         "notes": list(run.notes),
     }
     return SimResult(requests, iterations, replicas, summary, run.partial, run.stop_reason, itl_v, itl_w)
@@ -287,8 +347,14 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
     it = result.iterations
     events: list[dict[str, Any]] = []
     for row in result.replicas.itertuples():
-        events.append({"name": "process_name", "ph": "M", "pid": int(row.replica),
-                       "args": {"name": f"replica {row.replica} ({row.role})"}})
+        events.append(
+            {
+                "name": "process_name",
+                "ph": "M",
+                "pid": int(row.replica),
+                "args": {"name": f"replica {row.replica} ({row.role})"},
+            }
+        )
     if len(it):
         rep = it.replica.to_numpy()
         start = it.start_s.to_numpy()
@@ -296,8 +362,13 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
         pf = it.prefill_tokens.to_numpy()
         dec = it.decode_seqs.to_numpy()
         new = np.ones(len(it), bool)
-        new[1:] = ((rep[1:] != rep[:-1]) | (pf[1:] > 0) | (pf[:-1] > 0) | (dec[1:] != dec[:-1])
-                   | (np.abs(start[1:] - (start[:-1] + dur[:-1])) > 1e-9))
+        new[1:] = (
+            (rep[1:] != rep[:-1])
+            | (pf[1:] > 0)
+            | (pf[:-1] > 0)
+            | (dec[1:] != dec[:-1])
+            | (np.abs(start[1:] - (start[:-1] + dur[:-1])) > 1e-9)
+        )
         first = np.flatnonzero(new)
         count = np.diff(np.append(first, len(it)))
         gdur = np.add.reduceat(dur, first)
@@ -307,18 +378,52 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
             name = "mixed" if pf[i] and dec[i] else ("prefill" if pf[i] else "decode")
             pid = int(rep[i])
             ts = float(start[i] * 1e6)
-            events.append({"name": name, "cat": "iteration", "ph": "X", "ts": ts, "dur": float(gdur[g] * 1e6),
-                           "pid": pid, "tid": 0, "args": {"iterations": int(count[g]), "prefill_tokens": int(pf[i]),
-                                                          "decode_seqs": int(dec[i])}})
-            events.append({"name": "batch", "ph": "C", "ts": ts, "pid": pid,
-                           "args": {"running": int(run_[g]), "kv_occupancy": round(float(occ[g]), 4)}})
+            events.append(
+                {
+                    "name": name,
+                    "cat": "iteration",
+                    "ph": "X",
+                    "ts": ts,
+                    "dur": float(gdur[g] * 1e6),
+                    "pid": pid,
+                    "tid": 0,
+                    "args": {"iterations": int(count[g]), "prefill_tokens": int(pf[i]), "decode_seqs": int(dec[i])},
+                }
+            )
+            events.append(
+                {
+                    "name": "batch",
+                    "ph": "C",
+                    "ts": ts,
+                    "pid": pid,
+                    "args": {"running": int(run_[g]), "kv_occupancy": round(float(occ[g]), 4)},
+                }
+            )
     rq = result.requests
     done = rq[rq.status == "completed"].head(max_requests)
     for r in done.itertuples():
         pid = int(r.replica)
-        events.append({"name": "request", "cat": "request", "ph": "b", "id": int(r.request_id), "pid": pid,
-                       "tid": 1, "ts": float(r.arrival_s * 1e6),
-                       "args": {"input_tokens": int(r.input_tokens), "output_tokens": int(r.output_tokens)}})
-        events.append({"name": "request", "cat": "request", "ph": "e", "id": int(r.request_id), "pid": pid,
-                       "tid": 1, "ts": float(r.finish_s * 1e6)})
+        events.append(
+            {
+                "name": "request",
+                "cat": "request",
+                "ph": "b",
+                "id": int(r.request_id),
+                "pid": pid,
+                "tid": 1,
+                "ts": float(r.arrival_s * 1e6),
+                "args": {"input_tokens": int(r.input_tokens), "output_tokens": int(r.output_tokens)},
+            }
+        )
+        events.append(
+            {
+                "name": "request",
+                "cat": "request",
+                "ph": "e",
+                "id": int(r.request_id),
+                "pid": pid,
+                "tid": 1,
+                "ts": float(r.finish_s * 1e6),
+            }
+        )
     Path(path).write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from inferonomics.errors import DoesNotFitError
 from inferonomics.serving.config import EngineConfig
 from inferonomics.serving.kv_cache import BlockPool
 from inferonomics.serving.request import COMPLETED, PENDING, RUNNING, Request
@@ -63,8 +64,9 @@ SCHEDULERS: dict[str, SchedulerPolicy] = {
     "vllm": SchedulerPolicy("vllm", True, True, description="vLLM v1 token budget, chunked prefill"),
     "sarathi": SchedulerPolicy("sarathi", True, True, description="Sarathi-Serve stall-free batching"),
     "orca": SchedulerPolicy("orca", False, True, description="Orca iteration-level batching, whole prompts"),
-    "sglang": SchedulerPolicy("sglang", True, False, lpm=True,
-                              description="SGLang: prefill batches pause decode, radix cache, LPM order"),
+    "sglang": SchedulerPolicy(
+        "sglang", True, False, lpm=True, description="SGLang: prefill batches pause decode, radix cache, LPM order"
+    ),
 }
 
 RUN_MAX_STEPS = 4096
@@ -75,8 +77,17 @@ LPM_MAX_WAITING = 128
 
 
 class Replica:
-    def __init__(self, idx: int, role: str, stm: Any, engine: EngineConfig, run: _Run,
-                 prefix_block_tokens: int, max_context_tokens: int, times: StepTimes) -> None:
+    def __init__(
+        self,
+        idx: int,
+        role: str,
+        stm: Any,
+        engine: EngineConfig,
+        run: _Run,
+        prefix_block_tokens: int,
+        max_context_tokens: int,
+        times: StepTimes,
+    ) -> None:
         self.idx = idx
         self.role = role  # "both" | "prefill" | "decode"
         self.run = run
@@ -87,9 +98,23 @@ class Replica:
         bs = engine.block_size_tokens
         self.bs = bs
         cap_tokens = int(engine.kv_capacity_tokens or stm.kv_capacity_tokens)
+        if cap_tokens < bs:
+            what = dep.describe() if hasattr(dep, "describe") else "the deployment"
+            raise DoesNotFitError(
+                f"{what} leaves room for {max(cap_tokens, 0):,} tokens of KV cache per replica, less than one "
+                f"{bs}-token block; use more chips per replica (--tp/--pp) or narrower weights",
+                float(bs * self.kv_bytes_per_token),
+                0.0,
+            )
         self.capacity_tokens = cap_tokens
-        self.pool = BlockPool(max(cap_tokens // bs, 0), bs, prefix_block_tokens, self.kv_bytes_per_token,
-                              engine.prefix_cache_enabled and role != "decode", engine.kv_tiers)
+        self.pool = BlockPool(
+            max(cap_tokens // bs, 0),
+            bs,
+            prefix_block_tokens,
+            self.kv_bytes_per_token,
+            engine.prefix_cache_enabled and role != "decode",
+            engine.kv_tiers,
+        )
         self.P = prefix_block_tokens
         self.ppb = self.pool.ppb
         self.watermark_pages = int(engine.watermark * self.pool.total_pages)
@@ -98,7 +123,8 @@ class Replica:
         self.chunked = policy.chunked
         self.mixed = policy.mixed
         self.lpm = policy.lpm and engine.sglang_policy == "lpm" and self.pool.enabled
-        self.budget = engine.token_budget(max_context_tokens)
+        fitted = getattr(getattr(stm, "engine", None), "prefill_token_budget", None)
+        self.budget = engine.token_budget(max_context_tokens, fitted if isinstance(fitted, int | float) else None)
         self.max_batch = engine.batch_limit
         k = int(getattr(dep, "speculative_tokens", 0) or 0)
         self.spec_k = k
@@ -112,8 +138,9 @@ class Replica:
             self.swap_cap = float(engine.kv_tiers[0].capacity_bytes)
         else:
             self.swap_cap = 4 * 2**30 * int(getattr(dep, "chips_per_replica", 1))
-        self.swap_bw = (engine.kv_tiers[0].bandwidth_bytes_per_s if engine.kv_tiers
-                        else engine.swap_bandwidth_bytes_per_s)
+        self.swap_bw = (
+            engine.kv_tiers[0].bandwidth_bytes_per_s if engine.kv_tiers else engine.swap_bandwidth_bytes_per_s
+        )
         self.swap_used = 0.0
         # queues
         self.waiting: deque[Request] = deque()
@@ -205,8 +232,9 @@ class Replica:
         extra_s = 0.0
         if self.mixed:
             extra_s += self._phase_decode()
-            pf_tokens, pf_att, e = self._phase_prefill(self.budget - self.n_dec * self.tokens_per_decode
-                                                       if self._decoded else self.budget)
+            pf_tokens, pf_att, e = self._phase_prefill(
+                self.budget - self.n_dec * self.tokens_per_decode if self._decoded else self.budget
+            )
             extra_s += e
         else:
             pf_tokens, pf_att, e = self._phase_prefill(self.budget)
@@ -361,10 +389,7 @@ class Replica:
         while self.resume and len(self.running) < self.max_batch:
             req, is_swap = self.resume[0]
             kv = req.swapped_kv
-            if self.spec:
-                need = -(-(kv + (req.output - req.gen) + self.spec_k) // self.bs)
-            else:
-                need = -(-kv // self.bs)
+            need = -(-(kv + (req.output - req.gen) + self.spec_k) // self.bs) if self.spec else -(-kv // self.bs)
             if self.running and pool.available_pages - need < self.watermark_pages:
                 break
             if not pool.alloc(need):
@@ -384,8 +409,9 @@ class Replica:
                 self._resumed.append(req)
             else:
                 self.prefilling[req.rid] = req
-        # 3. new requests, in queue order (SGLang: longest prefix match first)
-        if self.role == "decode" or not self.waiting:
+        # 3. new requests, in queue order (SGLang: longest prefix match first); on a disaggregated
+        # decode replica only its own preempted requests, recomputed there
+        if not self.waiting:
             return pf_tokens, pf_att, extra
         if self.lpm and 1 < len(self.waiting) <= LPM_MAX_WAITING:
             P = self.P
@@ -403,10 +429,7 @@ class Replica:
                     n = budget
                 elif chunks:
                     break
-            if self.spec:
-                need = -(-(req.target + (req.output - req.gen) + self.spec_k - hit) // bs)
-            else:
-                need = -(-n // bs)
+            need = -(-(req.target + (req.output - req.gen) + self.spec_k - hit) // bs) if self.spec else -(-n // bs)
             need_total = need + lower * self.ppb
             if self.running or self.transferring:
                 if pool.available_pages - evictable * self.ppb - need_total < self.watermark_pages:
@@ -421,8 +444,11 @@ class Replica:
                     n = req.target - hit
                     if self.chunked and n > budget:
                         n = budget
-                    need = (-(-(req.target + (req.output - req.gen) + self.spec_k - hit) // bs) if self.spec
-                            else -(-n // bs))
+                    need = (
+                        -(-(req.target + (req.output - req.gen) + self.spec_k - hit) // bs)
+                        if self.spec
+                        else -(-n // bs)
+                    )
                 h = got
             if not pool.alloc(need):
                 if h:
@@ -461,13 +487,39 @@ class Replica:
         K = self._K
         if self._ends is None:
             pf_tokens, pf_att, n_dec, dec_ctx, used, extra_s = self._rec
-            self.log.append((self.idx, self._start_s, now - self._start_s, pf_tokens, pf_att, n_dec, dec_ctx,
-                             self._rec_running, used, self._rec_waiting, extra_s))
+            self.log.append(
+                (
+                    self.idx,
+                    self._start_s,
+                    now - self._start_s,
+                    pf_tokens,
+                    pf_att,
+                    n_dec,
+                    dec_ctx,
+                    self._rec_running,
+                    used,
+                    self._rec_waiting,
+                    extra_s,
+                )
+            )
             first_end = now
         else:
             durs, u0, du, used0, dstep0, mod = self._rec
-            self.runs.append((self.idx, self._start_s, durs[:K], self.n_dec, u0, du, self._rec_running, used0,
-                              dstep0, None if self.spec else mod, self._rec_waiting))
+            self.runs.append(
+                (
+                    self.idx,
+                    self._start_s,
+                    durs[:K],
+                    self.n_dec,
+                    u0,
+                    du,
+                    self._rec_running,
+                    used0,
+                    dstep0,
+                    None if self.spec else mod,
+                    self._rec_waiting,
+                )
+            )
             first_end = float(self._ends[0])  # type: ignore[index]
             if K > 1:
                 self.itl_runs.append((durs[1:K], self.n_dec))
@@ -607,10 +659,7 @@ class Replica:
         """Preempt a running request (before this iteration runs); returns seconds of swap-out."""
         if req.in_decode:
             done = self.dstep - req.t0
-            if self.spec:
-                adv = min(int(round(req.rate * done)), req.output - req.gen0 - 1)
-            else:
-                adv = done
+            adv = min(int(round(req.rate * done)), req.output - req.gen0 - 1) if self.spec else done
             kv = req.kv0 + adv
             req.gen = req.gen0 + adv
             self._leave_decode(req)
@@ -647,9 +696,12 @@ class Replica:
     # ------------------------------------------------------------------------------------------------
     def check_drained(self) -> None:
         """After a complete run: nothing left running and every page back (free or cached)."""
-        if self.running or self.prefilling or self.transferring or self.n_dec or self.private_pages:
-            raise AssertionError(f"replica {self.idx} ended with work or pages held: running {len(self.running)}, "
-                                 f"private pages {self.private_pages}")
+        held = (self.running, self.prefilling, self.transferring, self.waiting, self.resume)
+        if any(held) or self.n_dec or self.private_pages:
+            raise AssertionError(
+                f"replica {self.idx} ended with work or pages held: running {len(self.running)}, "
+                f"queued {len(self.waiting) + len(self.resume)}, private pages {self.private_pages}"
+            )
         self.pool.check(self.private_pages)
         if any(self.pool.refs.values()):
             raise AssertionError(f"replica {self.idx} ended with referenced prefix blocks")

@@ -15,20 +15,57 @@ PENDING, RUNNING, COMPLETED, REJECTED, INCOMPLETE = "pending", "running", "compl
 
 class Request:
     __slots__ = (
-        "rid", "arrival_s", "prompt", "output", "keys", "client", "session", "turn",
-        "status", "reason", "replica", "decode_replica",
+        "rid",
+        "arrival_s",
+        "prompt",
+        "output",
+        "keys",
+        "client",
+        "session",
+        "turn",
+        "status",
+        "reason",
+        "replica",
+        "decode_replica",
         # prefill progress
-        "target", "computed", "n_shared", "pages", "hit_loaded",
+        "target",
+        "computed",
+        "n_shared",
+        "pages",
+        "hit_loaded",
         # decode (lazy: values at step t0, see Replica)
-        "gen", "kv0", "t0", "gen0", "rate", "steps", "epoch", "in_decode",
+        "gen",
+        "kv0",
+        "t0",
+        "gen0",
+        "rate",
+        "steps",
+        "epoch",
+        "in_decode",
         # metrics
-        "enqueue_s", "first_sched_s", "first_token_s", "finish_s", "preemptions", "cached_tokens",
-        "recomputed_tokens", "last_token_s", "resume_gaps", "swapped_kv",
+        "enqueue_s",
+        "first_sched_s",
+        "first_token_s",
+        "finish_s",
+        "preemptions",
+        "cached_tokens",
+        "recomputed_tokens",
+        "last_token_s",
+        "resume_gaps",
+        "swapped_kv",
     )
 
-    def __init__(self, rid: int, arrival_s: float, prompt: int, output: int,
-                 keys: tuple[int, ...] | list[int] | None = None, client: int = -1, session: int = -1,
-                 turn: int = 0) -> None:
+    def __init__(
+        self,
+        rid: int,
+        arrival_s: float,
+        prompt: int,
+        output: int,
+        keys: tuple[int, ...] | list[int] | None = None,
+        client: int = -1,
+        session: int = -1,
+        turn: int = 0,
+    ) -> None:
         self.rid = rid
         self.arrival_s = arrival_s
         self.prompt = prompt
@@ -66,5 +103,7 @@ class Request:
         self.swapped_kv = 0
 
     def __repr__(self) -> str:
-        return (f"Request({self.rid}, prompt={self.prompt}, output={self.output}, status={self.status}, "
-                f"gen={self.gen}, computed={self.computed}/{self.target})")
+        return (
+            f"Request({self.rid}, prompt={self.prompt}, output={self.output}, status={self.status}, "
+            f"gen={self.gen}, computed={self.computed}/{self.target})"
+        )

@@ -24,7 +24,7 @@ from inferonomics.serving.replica import Replica, draw_verify_steps
 from inferonomics.serving.request import INCOMPLETE, REJECTED, Request
 from inferonomics.serving.router import ROUTERS, LeastOutstanding
 from inferonomics.serving.timing import StepTimes
-from inferonomics.serving.workload import ClosedLoop, Sessions, SessionPlan, StaticWorkload
+from inferonomics.serving.workload import ClosedLoop, SessionPlan, Sessions, StaticWorkload
 
 Workload = StaticWorkload | ClosedLoop | Sessions
 
@@ -34,8 +34,9 @@ _STEP_END, _KICK, _ARRIVAL, _TRANSFER = 0, 1, 2, 3
 class StepTimeModelLike(Protocol):
     """What the simulator needs from `inferonomics.perf.StepTimeModel` (one replica)."""
 
-    def iteration_time_s(self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any,
-                         decode_context_tokens: Any) -> Any: ...
+    def iteration_time_s(
+        self, prefill_tokens: Any, prefill_attended_tokens: Any, decode_seqs: Any, decode_context_tokens: Any
+    ) -> Any: ...
 
     @property
     def kv_capacity_tokens(self) -> int: ...
@@ -78,24 +79,34 @@ class Simulation:
     model for every iteration."""
 
     @classmethod
-    def from_names(cls, model: Any, hardware: Any, workload: Workload, *, engine: EngineConfig | None = None,
-                   cluster: ClusterConfig | None = None, slo: SLO | None = None, limits: RunLimits | None = None,
-                   seed: int = 0, **deployment_kwargs: Any) -> Simulation:
-        """Build from a model and hardware (names or catalog objects) and `Deployment` keywords
-        (tp, pp, weight_precision, kv_precision, backend, replicas, speculative_tokens, ...)."""
-        from inferonomics.perf import Deployment
+    def from_names(
+        cls,
+        model: Any,
+        hardware: Any,
+        workload: Workload,
+        *,
+        engine: EngineConfig | None = None,
+        cluster: ClusterConfig | None = None,
+        slo: SLO | None = None,
+        limits: RunLimits | None = None,
+        seed: int = 0,
+        **deployment: Any,
+    ) -> Simulation:
+        """Build as `predict` does: a model and hardware (names or catalog objects) and the keywords of
+        `inferonomics.perf.make_deployment` (tp, pp, ep, dp = replicas, precision, kv_precision, backend,
+        speculative_tokens, acceptance_rate, overrides)."""
+        from inferonomics.perf import make_deployment
 
-        if isinstance(model, str):
-            from inferonomics.catalog.model_catalog import get_model
-
-            model = get_model(model)
-        if isinstance(hardware, str):
-            from inferonomics.catalog.hardware_catalog import get_hardware
-
-            hardware = get_hardware(hardware)
-        dep = Deployment(model=model, system=hardware, **deployment_kwargs)
-        return cls(dep, workload, engine or EngineConfig(), cluster or ClusterConfig(), slo or SLO(),
-                   limits or RunLimits(), seed)
+        dep = make_deployment(model, hardware, **deployment)
+        return cls(
+            dep,
+            workload,
+            engine or EngineConfig(),
+            cluster or ClusterConfig(),
+            slo or SLO(),
+            limits or RunLimits(),
+            seed,
+        )
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
         stm = as_step_time_model(self.deployment)
@@ -114,7 +125,7 @@ class _Run:
         self.dep = dep
         self.max_context = int(getattr(dep.model, "max_context_tokens", 0) or 0)
         wl = sim.workload
-        self.P = (wl.prefix_block_tokens if isinstance(wl, StaticWorkload | Sessions) else 512)
+        self.P = wl.prefix_block_tokens if isinstance(wl, StaticWorkload | Sessions) else 512
         cl = sim.cluster
         self.lat = cl.frontend_latency_s
         dis = cl.disaggregation
@@ -129,8 +140,9 @@ class _Run:
         else:
             self.pool_a = [Replica(i, "prefill", stm, sim.engine, *args) for i in range(dis.prefill_replicas)]
             d_engine = dis.decode_engine or sim.engine
-            self.pool_d = [Replica(dis.prefill_replicas + i, "decode", stm, d_engine, *args)
-                           for i in range(dis.decode_replicas)]
+            self.pool_d = [
+                Replica(dis.prefill_replicas + i, "decode", stm, d_engine, *args) for i in range(dis.decode_replicas)
+            ]
             system = dep.system
             bw = dis.kv_transfer_bandwidth_bytes_per_s
             if bw is None:
@@ -146,8 +158,10 @@ class _Run:
             self.xfer_bw = bw
             self.xfer_lat = lat
             if getattr(dep, "replicas", 1) not in (1, dis.prefill_replicas + dis.decode_replicas):
-                self.notes.append(f"deployment.replicas ({dep.replicas}) ignored: disaggregated pools of "
-                                  f"{dis.prefill_replicas} prefill + {dis.decode_replicas} decode replicas")
+                self.notes.append(
+                    f"deployment.replicas ({dep.replicas}) ignored: disaggregated pools of "
+                    f"{dis.prefill_replicas} prefill + {dis.decode_replicas} decode replicas"
+                )
         self.replicas = self.pool_a + self.pool_d
         self.router = ROUTERS[cl.router](cl.balance_threshold)
         self.decode_router = LeastOutstanding()
@@ -188,8 +202,9 @@ class _Run:
         return draw_verify_steps(self.rng, remaining, k, a)
 
     # --- requests -----------------------------------------------------------------------------------------
-    def _new_request(self, t_client: float, prompt: int, output: int, keys: Any, client: int = -1,
-                     session: int = -1, turn: int = 0) -> Request:
+    def _new_request(
+        self, t_client: float, prompt: int, output: int, keys: Any, client: int = -1, session: int = -1, turn: int = 0
+    ) -> Request:
         req = Request(len(self.requests), t_client, prompt, output, keys, client, session, turn)
         self.requests.append(req)
         return req
@@ -201,8 +216,7 @@ class _Run:
         if o < 1:
             return "asks for 0 output tokens (a failed request in the trace)"
         if self.max_context and p + o > self.max_context:
-            return (f"prompt {p:,} + output {o:,} = {p + o:,} tokens exceed the context window of "
-                    f"{self.max_context:,}")
+            return f"prompt {p:,} + output {o:,} = {p + o:,} tokens exceed the context window of {self.max_context:,}"
         kv = p + o - 1 + self.spec_k
         if -(-kv // self.bs) > self.min_pages:
             return f"needs {kv:,} tokens of KV cache; a replica holds {self.min_pages * self.bs:,}"
@@ -286,7 +300,7 @@ class _Run:
         limits = self.sim.limits
         max_sim = limits.max_sim_time_s or inf
         n_events = 0
-        check_every = 2048
+        check_every = 1024
         progress = self.progress
         expected = self.expected_requests() if not isinstance(wl, Sessions) else None
         sessions = self.sessions
@@ -331,8 +345,9 @@ class _Run:
                     prompt, out, keys = sessions.turn_request(plan, 0)
                     req = self._new_request(t - lat, prompt, out, keys, session=plan.session, turn=0)
                 else:
-                    req = self._new_request(t - lat, arr_in[i], arr_out[i],
-                                            arr_keys[i] if arr_keys is not None else None)
+                    req = self._new_request(
+                        t - lat, arr_in[i], arr_out[i], arr_keys[i] if arr_keys is not None else None
+                    )
                 self.arrive(req, t)
             else:
                 break
@@ -354,13 +369,17 @@ class _Run:
         # anything that has not ended is incomplete (a partial run) and says why
         if self.partial and i_arr < n_arr and not isinstance(wl, Sessions):
             for i in range(i_arr, n_arr):
-                req = self._new_request(arr_t[i] - lat, arr_in[i], arr_out[i],
-                                        arr_keys[i] if arr_keys is not None else None)
+                req = self._new_request(
+                    arr_t[i] - lat, arr_in[i], arr_out[i], arr_keys[i] if arr_keys is not None else None
+                )
         for req in self.requests:
             if req.status not in ("completed", "rejected"):
                 req.status = INCOMPLETE
-                req.reason = (f"run stopped early: {self.stop_reason}" if self.partial
-                              else "never scheduled: no replica could make progress (simulator bug)")
+                req.reason = (
+                    f"run stopped early: {self.stop_reason}"
+                    if self.partial
+                    else "never scheduled: no replica could make progress (simulator bug)"
+                )
         if not self.partial:
             for rep in self.replicas:
                 rep.check_drained()

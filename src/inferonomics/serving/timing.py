@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-
 _ARANGE = np.arange(8192, dtype=np.float64)
 
 
@@ -36,29 +35,33 @@ class StepTimes:
         self.max_table_error = 0.0
         self.direct_ns: list[int] = []
 
-    def iteration(self, prefill_tokens: int, prefill_attended: float, decode_seqs: int, decode_ctx: float,
-                  prefill_seqs: int) -> float:
+    def iteration(
+        self, prefill_tokens: int, prefill_attended: float, decode_seqs: int, decode_ctx: float, prefill_seqs: int
+    ) -> float:
         if self.takes_prefill_seqs and prefill_seqs > 1:
             return float(self.fn(prefill_tokens, prefill_attended, decode_seqs, decode_ctx, prefill_seqs))
         return float(self.fn(prefill_tokens, prefill_attended, decode_seqs, decode_ctx))
 
     def decode(self, n: int, ctx: np.ndarray) -> np.ndarray:
         """Durations of decode-only iterations of `n` sequences with total contexts `ctx`."""
-        table = self._tables.get(n, 0) if self.use_table else None
-        if table == 0:
-            table = self._build(n)
+        table = self._table(n)
         if table is None:
             return self._direct(n, ctx)
         grid, y = table
         return np.interp(ctx / n, grid, y)
 
+    def _table(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if not self.use_table:
+            return None
+        if n in self._tables:
+            return self._tables[n]
+        return self._build(n)
+
     def decode_run(self, n: int, u0: float, du: float, k: int) -> np.ndarray:
         """Durations of k decode-only iterations of n sequences whose mean context is u0 + du*i."""
         u = _ARANGE[:k] * du if k <= _ARANGE.size else np.arange(k, dtype=np.float64) * du
         u += u0
-        table = self._tables.get(n, 0) if self.use_table else None
-        if table == 0:
-            table = self._build(n)
+        table = self._table(n)
         if table is None:
             return self._direct(n, u * n)
         return np.interp(u, table[0], table[1])

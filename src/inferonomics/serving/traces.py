@@ -56,9 +56,10 @@ def _int_column(df: Any, col: str, path: Path, minimum: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr) | (arr < minimum) | (arr != np.floor(arr)))
     if bad.size:
         i = int(bad[0])
-        raise ConfigError(f"{path}:{int(df.index[i]) + 2}: {col} must be a whole number >= {minimum}, "
-                          f"got {df[col].iloc[i]!r}"
-                          + (f" ({bad.size} bad rows in all)" if bad.size > 1 else ""))
+        raise ConfigError(
+            f"{path}:{int(df.index[i]) + 2}: {col} must be a whole number >= {minimum}, "
+            f"got {df[col].iloc[i]!r}" + (f" ({bad.size} bad rows in all)" if bad.size > 1 else "")
+        )
     return arr.astype(np.int64)
 
 
@@ -154,8 +155,9 @@ def load_mooncake_jsonl(path: str | Path, block_tokens: int = MOONCAKE_BLOCK_TOK
     if not ts:
         raise ConfigError(f"{path}: no requests")
     t_arr = np.asarray(ts)
-    return StaticWorkload(t_arr - t_arr.min(), np.asarray(inp), np.asarray(out), tuple(keys), block_tokens,
-                          f"Mooncake trace {path.name}")
+    return StaticWorkload(
+        t_arr - t_arr.min(), np.asarray(inp), np.asarray(out), tuple(keys), block_tokens, f"Mooncake trace {path.name}"
+    )
 
 
 _IN_NAMES = ("prompt_len", "input_len", "input_length", "prompt_tokens", "input_tokens")
@@ -217,8 +219,9 @@ def _vllm_result(path: Path, data: dict[str, Any], rate_per_s: float | None, see
     return _timed(path, np.asarray(ins, dtype=np.int64), np.asarray(outs, dtype=np.int64), ts, rate_per_s, seed)
 
 
-def _timed(path: Path, inp: np.ndarray, out: np.ndarray, ts: list[Any], rate_per_s: float | None,
-           seed: int) -> StaticWorkload:
+def _timed(
+    path: Path, inp: np.ndarray, out: np.ndarray, ts: list[Any], rate_per_s: float | None, seed: int
+) -> StaticWorkload:
     notes: tuple[str, ...] = ()
     if rate_per_s is not None:
         arr = np.cumsum(interarrival_s(np.random.default_rng(seed), rate_per_s, inp.size))
@@ -248,13 +251,13 @@ def detect_format(path: Path) -> str:
     if path.suffix in (".json", ".jsonl") or head.lstrip().startswith(("[", "{")):
         return "vllm"
     raise ConfigError(
-        f"{path}: cannot tell the trace format from its first line; pass a format "
-        f"({', '.join(TRACE_FORMATS[1:])})"
+        f"{path}: cannot tell the trace format from its first line; pass a format ({', '.join(TRACE_FORMATS[1:])})"
     )
 
 
-def load_trace(path: str | Path, fmt: str = "auto", *, rate_per_s: float | None = None,
-               seed: int = 0) -> StaticWorkload:
+def load_trace(
+    path: str | Path, fmt: str = "auto", *, rate_per_s: float | None = None, seed: int = 0
+) -> StaticWorkload:
     """Read a trace in any supported format (`auto` looks at the first line)."""
     path = Path(path)
     if not path.is_file():
@@ -268,6 +271,13 @@ def load_trace(path: str | Path, fmt: str = "auto", *, rate_per_s: float | None 
     wl = {"azure": load_azure_csv, "mooncake": load_mooncake_jsonl, "burstgpt": load_burstgpt_csv}[fmt](path)
     if rate_per_s is not None:
         arr = np.cumsum(interarrival_s(np.random.default_rng(seed), rate_per_s, len(wl)))
-        wl = StaticWorkload(arr - arr[0], wl.input_tokens, wl.output_tokens, wl.prefix_keys,
-                            wl.prefix_block_tokens, wl.source, (*wl.notes, f"Poisson arrivals at {rate_per_s:g}/s"))
+        wl = StaticWorkload(
+            arr - arr[0],
+            wl.input_tokens,
+            wl.output_tokens,
+            wl.prefix_keys,
+            wl.prefix_block_tokens,
+            wl.source,
+            (*wl.notes, f"Poisson arrivals at {rate_per_s:g}/s"),
+        )
     return wl

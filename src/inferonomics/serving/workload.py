@@ -65,17 +65,30 @@ class StaticWorkload:
     def head(self, n: int) -> StaticWorkload:
         """The first `n` requests (by arrival)."""
         keys = None if self.prefix_keys is None else self.prefix_keys[:n]
-        return StaticWorkload(self.arrival_s[:n], self.input_tokens[:n], self.output_tokens[:n], keys,
-                              self.prefix_block_tokens, self.source, (*self.notes, f"first {n} requests"))
+        return StaticWorkload(
+            self.arrival_s[:n],
+            self.input_tokens[:n],
+            self.output_tokens[:n],
+            keys,
+            self.prefix_block_tokens,
+            self.source,
+            (*self.notes, f"first {n} requests"),
+        )
 
     def time_scaled(self, rate_scale: float) -> StaticWorkload:
         """Arrivals `rate_scale` times faster (2.0 = twice the request rate), from time 0."""
         if rate_scale <= 0:
             raise InvalidInputError(f"rate_scale must be > 0, got {rate_scale}")
         t0 = self.arrival_s[0] if len(self) else 0.0
-        return StaticWorkload((self.arrival_s - t0) / rate_scale, self.input_tokens, self.output_tokens,
-                              self.prefix_keys, self.prefix_block_tokens, self.source,
-                              (*self.notes, f"rate x{rate_scale:g}"))
+        return StaticWorkload(
+            (self.arrival_s - t0) / rate_scale,
+            self.input_tokens,
+            self.output_tokens,
+            self.prefix_keys,
+            self.prefix_block_tokens,
+            self.source,
+            (*self.notes, f"rate x{rate_scale:g}"),
+        )
 
     @property
     def duration_s(self) -> float:
@@ -86,8 +99,10 @@ class StaticWorkload:
         if not n:
             return f"{self.source}: empty"
         rate = n / self.duration_s if self.duration_s > 0 else float("inf")
-        return (f"{self.source}: {n:,} requests over {self.duration_s:,.0f} s ({rate:.2f}/s), mean input "
-                f"{self.input_tokens.mean():,.0f}, mean output {self.output_tokens.mean():,.0f} tokens")
+        return (
+            f"{self.source}: {n:,} requests over {self.duration_s:,.0f} s ({rate:.2f}/s), mean input "
+            f"{self.input_tokens.mean():,.0f}, mean output {self.output_tokens.mean():,.0f} tokens"
+        )
 
 
 def interarrival_s(rng: np.random.Generator, rate_per_s: float, n: int, burstiness: float = 1.0) -> np.ndarray:
@@ -100,9 +115,17 @@ def interarrival_s(rng: np.random.Generator, rate_per_s: float, n: int, burstine
     return rng.gamma(burstiness, 1.0 / (rate_per_s * burstiness), size=n)
 
 
-def synthetic_workload(rate_per_s: float, num_requests: int, isl: LengthDistribution,
-                       osl: LengthDistribution, *, burstiness: float = 1.0, seed: int = 0,
-                       shared_prefix_tokens: int = 0, prefix_block_tokens: int = 512) -> StaticWorkload:
+def synthetic_workload(
+    rate_per_s: float,
+    num_requests: int,
+    isl: LengthDistribution,
+    osl: LengthDistribution,
+    *,
+    burstiness: float = 1.0,
+    seed: int = 0,
+    shared_prefix_tokens: int = 0,
+    prefix_block_tokens: int = 512,
+) -> StaticWorkload:
     """Open-loop requests at `rate_per_s` (Poisson when burstiness = 1, gamma otherwise).
 
     `shared_prefix_tokens` puts a common system prompt of that length at the head of every prompt
@@ -151,8 +174,10 @@ class ClosedLoop:
             raise InvalidInputError("think_time_s must be >= 0")
 
     def describe(self) -> str:
-        return (f"closed loop of {self.concurrency} clients, {self.num_requests:,} requests, mean input "
-                f"{self.isl.mean:,.0f}, mean output {self.osl.mean:,.0f} tokens")
+        return (
+            f"closed loop of {self.concurrency} clients, {self.num_requests:,} requests, mean input "
+            f"{self.isl.mean:,.0f}, mean output {self.osl.mean:,.0f} tokens"
+        )
 
 
 @dataclass(frozen=True)
@@ -182,8 +207,10 @@ class Sessions:
             raise InvalidInputError("think_time_s and system_prompt_tokens must be >= 0, prefix blocks >= 1")
 
     def describe(self) -> str:
-        return (f"{self.num_sessions:,} sessions at {self.rate_sessions_per_s:g}/s, mean {self.turns.mean:.1f} "
-                f"turns, system prompt {self.system_prompt_tokens} tokens")
+        return (
+            f"{self.num_sessions:,} sessions at {self.rate_sessions_per_s:g}/s, mean {self.turns.mean:.1f} "
+            f"turns, system prompt {self.system_prompt_tokens} tokens"
+        )
 
     def plan(self, seed: int) -> list[SessionPlan]:
         rng = np.random.default_rng(seed)
@@ -193,14 +220,14 @@ class Sessions:
         total = int(n_turns.sum())
         users = self.user_tokens.sample(rng, total).tolist()
         outs = self.output_tokens.sample(rng, total).tolist()
-        thinks = (rng.exponential(self.think_time_s, total) if self.think_time_s > 0
-                  else np.zeros(total)).tolist()
+        thinks = (rng.exponential(self.think_time_s, total) if self.think_time_s > 0 else np.zeros(total)).tolist()
         plans = []
         pos = 0
         for s in range(self.num_sessions):
             k = int(n_turns[s])
-            plans.append(SessionPlan(s, float(starts[s]), users[pos:pos + k], outs[pos:pos + k],
-                                     thinks[pos:pos + k]))
+            plans.append(
+                SessionPlan(s, float(starts[s]), users[pos : pos + k], outs[pos : pos + k], thinks[pos : pos + k])
+            )
             pos += k
         return plans
 

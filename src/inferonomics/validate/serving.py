@@ -24,8 +24,17 @@ from inferonomics.perf.memory import memory_use
 from inferonomics.perf.steady_state import closed_loop, disaggregated
 from inferonomics.perf.step import StepTimeModel
 
-REQUIRED_COLUMNS = ("model_path", "system", "backend", "mode", "isl", "osl", "tp_size", "silicon_ttft_ms",
-                    "silicon_tpot_ms")
+REQUIRED_COLUMNS = (
+    "model_path",
+    "system",
+    "backend",
+    "mode",
+    "isl",
+    "osl",
+    "tp_size",
+    "silicon_ttft_ms",
+    "silicon_tpot_ms",
+)
 
 _CONCURRENCY = re.compile(r"silicon_concurrency=(\d+)")
 
@@ -83,8 +92,18 @@ def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, pr
     if moe_tp and moe_tp * ep != tp * adp:
         moe_tp = 0
     kv = "fp8" if precision not in ("bf16", "fp16") else "bf16"
-    return Deployment(model=model, system=system, tp=tp, pp=pp, attention_dp=adp, moe_ep=ep, moe_tp=moe_tp,
-                      weight_precision=precision, kv_precision=kv, backend=backend)
+    return Deployment(
+        model=model,
+        system=system,
+        tp=tp,
+        pp=pp,
+        attention_dp=adp,
+        moe_ep=ep,
+        moe_tp=moe_tp,
+        weight_precision=precision,
+        kv_precision=kv,
+        backend=backend,
+    )
 
 
 @dataclass
@@ -135,9 +154,21 @@ def plan_row(idx: Any, row: Any) -> RowPlan:
 
 def _group_key(plan: RowPlan) -> tuple[Any, ...]:
     d = plan.deployment
-    return (plan.mode, id(d.model), d.system.name, d.tp, d.pp, d.attention_dp, d.moe_ep, d.moe_tp_size,
-            d.weight_precision, d.backend, plan.prefill_instances, plan.decode_instances,
-            None if plan.decode is None else (plan.decode.tp, plan.decode.attention_dp, plan.decode.moe_ep))
+    return (
+        plan.mode,
+        id(d.model),
+        d.system.name,
+        d.tp,
+        d.pp,
+        d.attention_dp,
+        d.moe_ep,
+        d.moe_tp_size,
+        d.weight_precision,
+        d.backend,
+        plan.prefill_instances,
+        plan.decode_instances,
+        None if plan.decode is None else (plan.decode.tp, plan.decode.attention_dp, plan.decode.moe_ep),
+    )
 
 
 def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) -> pd.DataFrame:
@@ -157,8 +188,15 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
         o = np.array([p.osl for p in members])
         try:
             if first.mode == "disagg" and first.decode is not None:
-                ss = disaggregated(StepTimeModel(first.deployment, cal), StepTimeModel(first.decode, cal),
-                                   first.prefill_instances, first.decode_instances, c, i, o)
+                ss = disaggregated(
+                    StepTimeModel(first.deployment, cal),
+                    StepTimeModel(first.decode, cal),
+                    first.prefill_instances,
+                    first.decode_instances,
+                    c,
+                    i,
+                    o,
+                )
                 mem_dep = first.decode
                 per_replica = c / first.decode_instances
             else:
@@ -178,11 +216,18 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
                 continue
             mem = memory_use(mem_dep, float(per_replica[k]), p.isl + p.osl, cal)
             if mem.weights_bytes + mem.activations_bytes + mem.reserve_bytes > mem.capacity_bytes:
-                rows[p.index] = {"skip_reason": f"does not fit: {mem.weights_bytes / 1e9:.0f} GB of weights per GPU "
-                                                f"on {mem.capacity_bytes / 1e9:.0f} GB"}
+                rows[p.index] = {
+                    "skip_reason": f"does not fit: {mem.weights_bytes / 1e9:.0f} GB of weights per GPU "
+                    f"on {mem.capacity_bytes / 1e9:.0f} GB"
+                }
                 continue
-            rows[p.index] = {"pred_ttft_ms": float(ttft[k]), "pred_tpot_ms": float(tpot[k]),
-                             "memory_gb_per_gpu": mem.total_bytes / 1e9, "fits": mem.fits, "skip_reason": None}
+            rows[p.index] = {
+                "pred_ttft_ms": float(ttft[k]),
+                "pred_tpot_ms": float(tpot[k]),
+                "memory_gb_per_gpu": mem.total_bytes / 1e9,
+                "fits": mem.fits,
+                "skip_reason": None,
+            }
     out = pd.DataFrame.from_dict(rows, orient="index")
     for col in ("pred_ttft_ms", "pred_tpot_ms", "memory_gb_per_gpu", "fits", "skip_reason"):
         if col not in out.columns:
@@ -225,14 +270,18 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
         "rows": int(len(res)),
         "predicted": int(len(predicted)),
         "coverage": float(len(predicted) / len(res)) if len(res) else 0.0,
-        "skipped": [{"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)],
+        "skipped": [
+            {"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)
+        ],
         "ttft": _stats(predicted["ttft_ape"]),
         "tpot": _stats(predicted["tpot_ape"]),
         "groups": groups,
     }
 
 
-def validate_serving(path: str | Path, calibration: Calibration | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+def validate_serving(
+    path: str | Path, calibration: Calibration | None = None
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Predict every row of the CSV at `path`; (summary, per-row frame)."""
     df = load_measured(path)
     res = predict_frame(df, calibration)

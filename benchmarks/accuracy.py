@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Accuracy of the performance model on the shared measured serving runs.
+
+1. In-sample: the shipped calibration on every row (median / p90 absolute percentage error of TTFT
+   and TPOT, overall and per system, model, backend), plus coverage.
+2. Leave-one-model-out: for each model, refit the engine constants (stage 2) without its rows and
+   predict them (the kernel fits use no serving data, so they stay).
+3. H100 -> H200 transfer: fit kernels and engines on H100 rows only, predict the H200 rows (new HBM
+   bandwidth and capacity, same compute).
+
+    python benchmarks/accuracy.py [--quick]      (--quick: in-sample only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from inferonomics.perf.calibration import default_calibration
+from inferonomics.perf.fitting import fit_engines, fit_kernels
+from inferonomics.validate.serving import load_measured, predict_frame, summarize
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _fmt(s: dict) -> str:
+    return f"{s['median_ape']:6.1%} {s['p90_ape']:7.1%}" if s["n"] else "      -       -"
+
+
+def print_summary(title: str, summary: dict, groups: tuple[str, ...] = ("system", "model_path", "backend")) -> None:
+    print(f"\n== {title}: {summary['predicted']}/{summary['rows']} rows predicted ({summary['coverage']:.1%})")
+    print(f"{'group':45s} {'n':>5s}   TTFT med/p90    TPOT med/p90")
+    print(f"{'all':45s} {summary['tpot']['n']:5d}  {_fmt(summary['ttft'])}  {_fmt(summary['tpot'])}")
+    for g in groups:
+        for key, st in summary["groups"].get(g, {}).items():
+            print(f"{g + '=' + key:45s} {st['tpot']['n']:5d}  {_fmt(st['ttft'])}  {_fmt(st['tpot'])}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="in-sample only")
+    args = ap.parse_args()
+    path = SHARED / "data" / "measured" / "serving_h100_h200.csv"
+    if not path.is_file():
+        print(f"skipped: no measured data at {path}")
+        return 0
+    df = load_measured(path)
+    cal = default_calibration()
+    res = predict_frame(df, cal)
+    print_summary("in-sample (shipped calibration)", summarize(res))
+    if args.quick:
+        return 0
+
+    budgets = {b: (e.prefill_token_budget,) for b, e in cal.engines.items()}
+    parts = []
+    for model in sorted(df.model_path.unique()):
+        train = df[df.model_path != model]
+        engines = fit_engines(cal, train, sorted(train.backend.unique()), budgets=budgets, verbose=False)
+        held = df[df.model_path == model]
+        parts.append(predict_frame(held, replace(cal, engines={**cal.engines, **engines})))
+        s = summarize(parts[-1])
+        print(f"  left out {model:40s} TTFT {_fmt(s['ttft'])}  TPOT {_fmt(s['tpot'])}  (n={s['tpot']['n']})")
+    print_summary("leave-one-model-out (engine constants refitted without the model)", summarize(pd.concat(parts)))
+
+    h100 = fit_kernels(SHARED, ["h100_sxm"])
+    train = df[df.system == "h100_sxm"]
+    h100 = replace(h100, engines=fit_engines(h100, train, sorted(train.backend.unique()), verbose=False))
+    test = df[df.system == "h200_sxm"]
+    print_summary("H100 -> H200 transfer (kernels and engines fitted on H100 only)",
+                  summarize(predict_frame(test, h100)), groups=("model_path", "backend"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Static PNGs: the Plotly figure dicts of `charts.py` redrawn with matplotlib (Agg, no display).
+
+Translates what `charts.py` uses: scatter traces (markers, lines, text labels, dashes), bar traces
+(grouped or stacked), log axes, titles and axis ranges.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+_SYMBOLS = {"star": "*", "diamond": "D", "diamond-open": "D", "square": "s", "circle": "o"}
+_DASH = {"dash": "--", "dot": ":", "dashdot": "-."}
+_RGBA = re.compile(r"rgba?\(([^)]*)\)")
+
+
+def _color(c: Any) -> Any:
+    """Plotly colour strings matplotlib does not read ('rgba(r,g,b,a)') as tuples (lists: each)."""
+    if isinstance(c, list):
+        return [_color(x) for x in c]
+    if not isinstance(c, str):
+        return None
+    m = _RGBA.fullmatch(c.replace(" ", ""))
+    if not m:
+        return c
+    parts = [float(p) for p in m.group(1).split(",")]
+    rgb = [p / 255.0 for p in parts[:3]]
+    return (*rgb, parts[3] if len(parts) > 3 else 1.0)
+
+
+def _nums(values: list[Any]) -> list[float]:
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def _title(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return str(obj.get("text", ""))
+    return str(obj or "")
+
+
+def _si(v: float, _pos: Any = None) -> str:
+    """Tick labels without mathtext (which is slow): 0.01, 1, 10k, 1M, 1T."""
+    if v <= 0:
+        return "0"
+    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return f"{v / scale:g}{unit}"
+    return f"{v:g}"
+
+
+def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, height_in: float = 5.5) -> Path:
+    """Draw one figure dict to `path` (PNG, 120 dpi) and return the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    layout = fig.get("layout", {})
+    traces = fig.get("data", [])
+    f, ax = plt.subplots(figsize=(width_in, height_in))
+    bars = [t for t in traces if t.get("type") == "bar"]
+    stacked = layout.get("barmode") == "stack"
+    categories: list[str] = []
+    for t in bars:
+        for c in t.get("x", []):
+            if c not in categories:
+                categories.append(str(c))
+    pos = {c: i for i, c in enumerate(categories)}
+    width = 0.8 / (1 if stacked else max(len(bars), 1))
+    bottom = np.zeros(len(categories))
+    for i, t in enumerate(bars):
+        xs = [pos[str(c)] for c in t.get("x", [])]
+        ys = np.array(_nums(t.get("y", [])))
+        ys_plot = np.nan_to_num(ys)
+        color = _color((t.get("marker") or {}).get("color"))
+        if stacked:
+            b = bottom[xs] if xs else 0
+            ax.bar(xs, ys_plot, width, bottom=b, label=t.get("name"), color=color)
+            bottom[xs] += ys_plot
+        else:
+            offset = (i - (len(bars) - 1) / 2.0) * width
+            ax.bar([x + offset for x in xs], ys_plot, width, label=t.get("name"), color=color)
+    for t in traces:
+        if t.get("type", "scatter") != "scatter":
+            continue
+        xs_raw = t.get("x", [])
+        if categories and xs_raw and isinstance(xs_raw[0], str):
+            xv = [float(pos.get(str(x), 0)) for x in xs_raw]
+        else:
+            xv = _nums(xs_raw)
+        yv = _nums(t.get("y", []))
+        mode = t.get("mode", "markers")
+        marker = t.get("marker") or {}
+        line = t.get("line") or {}
+        color = _color(line.get("color") or marker.get("color"))
+        kw: dict[str, Any] = {"label": t.get("name"), "color": color}
+        if "lines" in mode:
+            ax.plot(
+                xv,
+                yv,
+                linestyle=_DASH.get(line.get("dash", ""), "-"),
+                linewidth=line.get("width", 1.5),
+                marker=_SYMBOLS.get(marker.get("symbol", "circle"), "o") if "markers" in mode else None,
+                markersize=max(float(marker.get("size", 6)) * 0.6, 2),
+                **kw,
+            )
+        elif "markers" in mode:
+            sym = marker.get("symbol", "circle")
+            ax.scatter(
+                xv,
+                yv,
+                s=float(marker.get("size", 6)) ** 2 * 0.6,
+                marker=_SYMBOLS.get(sym, "o"),
+                facecolors="none" if str(sym).endswith("-open") else color,
+                edgecolors=color,
+                zorder=3,
+                **{k: v for k, v in kw.items() if k != "color"},
+            )
+        if "text" in mode:
+            for x, y, label in zip(xv, yv, t.get("text") or [], strict=False):
+                if label and x == x and y == y:
+                    ax.annotate(str(label), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for shape in layout.get("shapes") or []:
+        line = shape.get("line") or {}
+        style = {"color": _color(line.get("color")), "lw": line.get("width", 1.5), "label": shape.get("name")}
+        if shape.get("type") == "line" and shape.get("xref") == "paper" and shape.get("y0") == shape.get("y1"):
+            ax.axhline(float(shape["y0"]), **style)
+        elif shape.get("type") == "line" and shape.get("yref") == "paper" and shape.get("x0") == shape.get("x1"):
+            ax.axvline(float(shape["x0"]), **style)
+    if categories:
+        ax.set_xticks(range(len(categories)))
+        ax.set_xticklabels(
+            categories, rotation=20 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center"
+        )
+    xa, ya = layout.get("xaxis", {}), layout.get("yaxis", {})
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    if xa.get("type") == "log" and not categories:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_si))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    if ya.get("type") == "log":
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(_si))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    if ya.get("range"):
+        ax.set_ylim(*ya["range"])
+    ax.set_title(_title(layout.get("title")), fontsize=10)
+    ax.set_xlabel(_title(xa.get("title")))
+    ax.set_ylabel(_title(ya.get("title")))
+    ax.grid(True, which="both", alpha=0.3)
+    if layout.get("showlegend", True) and any(t.get("name") for t in traces):
+        ax.legend(fontsize=7, loc="best")
+    f.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.14 if categories else 0.11)
+    p = Path(path)
+    f.savefig(p, dpi=120)
+    plt.close(f)
+    return p
+
+
+__all__ = ["render_png"]

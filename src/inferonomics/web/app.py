@@ -1,0 +1,682 @@
+"""The FastAPI app: a JSON API under `/api` (OpenAPI at `/docs`) and the single page at `/`.
+
+Presentation only: each endpoint validates its body (pydantic, `schemas.py`), resolves names in the
+built-in catalog (never a path), calls the Python API through `inferonomics.report.views` and returns
+JSON with Plotly figure dicts under `charts`. Product errors become 4xx naming the field; bodies over
+64 KiB get 413; simulations run as bounded background jobs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inferonomics.errors import DoesNotFitError, InferonomicsError, UnknownNameError
+from inferonomics.report import charts, views
+from inferonomics.web import schemas as S
+from inferonomics.web.jobs import JobManager, TooBusyError
+
+log = logging.getLogger("inferonomics.web")
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 64 * 1024
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Responses and errors
+# ---------------------------------------------------------------------------------------------------
+
+
+class CleanJSONResponse(JSONResponse):
+    """JSON with NaN/infinities as null and NumPy values unwrapped (never a 500 on serialisation)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(views.plain(content), allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    field: str | None = None
+    error: str = ""
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Product error (unknown name, inconsistent input, does not fit)."},
+    413: {"model": ErrorBody, "description": "Request body over 64 KiB."},
+}
+
+
+class FieldError(Exception):
+    """A product error attributed to one request field."""
+
+    def __init__(self, field: str, error: InferonomicsError, status: int = 400) -> None:
+        self.field = field
+        self.error = error
+        self.status = status
+        super().__init__(f"{field}: {error}")
+
+
+def _error(status: int, detail: str, field: str | None, error: str, **extra: Any) -> CleanJSONResponse:
+    return CleanJSONResponse({"detail": detail, "field": field, "error": error, **extra}, status_code=status)
+
+
+def _guess_field(message: str, names: Sequence[str]) -> str | None:
+    """The first request field a product error's message names, if any."""
+    for name in sorted(names, key=len, reverse=True):
+        if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message):
+            return name
+    return None
+
+
+def _product_error(exc: InferonomicsError, field: str | None, status: int = 400) -> CleanJSONResponse:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, DoesNotFitError):
+        extra = {"required_gb": exc.required_bytes / 1e9, "available_gb": exc.available_bytes / 1e9}
+    msg = str(exc)
+    return _error(
+        status, f"{field}: {msg}" if field and not msg.startswith(field) else msg, field, type(exc).__name__, **extra
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        items = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ())]
+            items.append({"loc": loc, "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))})
+        first = items[0] if items else {"loc": [], "msg": "invalid request"}
+        where = [x for x in first["loc"] if x not in ("body", "query", "path")]
+        field = ".".join(where) or None
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return CleanJSONResponse({"detail": items, "message": message, "field": field}, status_code=422)
+
+    @app.exception_handler(FieldError)
+    async def _field(request: Request, exc: FieldError) -> Response:
+        return _product_error(exc.error, exc.field, exc.status)
+
+    @app.exception_handler(InferonomicsError)
+    async def _product(request: Request, exc: InferonomicsError) -> Response:
+        names = getattr(request.state, "field_names", ())
+        return _product_error(exc, _guess_field(str(exc), names))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        error = "TooLarge" if exc.status_code == 413 else "HTTPError"
+        return _error(exc.status_code, str(exc.detail), None, error)
+
+    @app.exception_handler(TooBusyError)
+    async def _busy(request: Request, exc: TooBusyError) -> Response:
+        return _error(429, str(exc), None, "TooBusy")
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); see the server log", None, "InternalError")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Middleware: body size, security headers
+# ---------------------------------------------------------------------------------------------------
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised while reading a body past the limit (FastAPI passes HTTP exceptions through)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body over {max_bytes // 1024} KiB")
+
+
+class BodySizeLimit:
+    """413 for request bodies over `max_bytes`, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps(
+            {"detail": f"request body over {self.max_bytes // 1024} KiB", "field": None, "error": "TooLarge"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope.get("headers", []):
+            if k == b"content-length":
+                try:
+                    too_big = int(v) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._reject(send)
+                    return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return msg
+
+        async def tracked(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+
+class SecurityHeaders:
+    """CSP (the page loads only from this origin), nosniff, no referrer, no framing."""
+
+    HEADERS = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": [*msg.get("headers", []), *self.HEADERS]}
+            await send(msg)
+
+        await self.app(scope, receive, with_headers)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Name resolution (built-in catalog only: a request never names a file)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _model(name: str, field: str = "model") -> Any:
+    from inferonomics.catalog.model_catalog import builtin_catalog
+
+    try:
+        return builtin_catalog().get(name)
+    except InferonomicsError as exc:
+        raise FieldError(field, exc) from None
+
+
+def _system(name: str, field: str = "hardware") -> Any:
+    from inferonomics.catalog.hardware_catalog import get_hardware
+
+    try:
+        return get_hardware(name)
+    except InferonomicsError as exc:
+        raise FieldError(field, exc) from None
+
+
+def _precision(name: str | None, field: str) -> str | None:
+    if name is None:
+        return None
+    from inferonomics.catalog.precision import get_precision
+
+    try:
+        return get_precision(name).name
+    except InferonomicsError as exc:
+        raise FieldError(field, exc) from None
+
+
+def _sheet(name: str, field: str) -> str:
+    from inferonomics.catalog.prices import get_price_sheet
+
+    try:
+        return get_price_sheet(name).key
+    except InferonomicsError as exc:
+        raise FieldError(field, exc) from None
+
+
+def _deployment(b: S.DeploymentBody) -> Any:
+    """The body's deployment; `tp=None` takes the fewest chips that hold the model."""
+    from inferonomics.perf import make_deployment
+
+    model = _model(b.model)
+    system = _system(b.hardware)
+    w = _precision(b.precision, "precision")
+    kv = _precision(b.kv_precision, "kv_precision")
+    tp, pp, adp, ep = b.tp, b.pp, b.attention_dp, b.ep
+    if tp is None:
+        auto = views.fewest_chips_deployment(
+            model, system, isl=b.isl, osl=b.osl, precision=w, kv_precision=kv, backend=b.backend
+        )
+        tp = auto.tp
+        pp = pp if pp > 1 else auto.pp
+        adp = adp if adp > 1 else auto.attention_dp
+        ep = ep if ep > 1 else auto.moe_ep
+    return make_deployment(
+        model, system, tp=tp, pp=pp, ep=ep, attention_dp=adp, dp=b.dp, precision=w, kv_precision=kv, backend=b.backend
+    )
+
+
+class _LRU:
+    """A small thread-safe memo of pure results (same body, same answer)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._d: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+        value = compute()
+        with self._lock:
+            self._d[key] = value
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+        return value
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> tuple[bytes, bytes]:
+    """plotly.min.js from the Python `plotly` package, plain and gzipped."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if path.is_file():
+        raw = path.read_bytes()
+    else:  # pragma: no cover - other plotly layouts
+        from plotly.offline import get_plotlyjs
+
+        raw = get_plotlyjs().encode("utf-8")
+    return raw, gzip.compress(raw, 6)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The app
+# ---------------------------------------------------------------------------------------------------
+
+
+def create_app(
+    *,
+    trusted_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_running_jobs: int = 2,
+) -> FastAPI:
+    """The web app. `trusted_hosts`: Host headers accepted (DNS-rebinding guard); None = any."""
+    from inferonomics import __version__
+
+    jobs = JobManager(max_running=max_running_jobs)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.cancel_all()
+
+    app = FastAPI(
+        title="inferonomics",
+        version=__version__,
+        description="What it costs, in money and time, to serve a large language model.",
+        default_response_class=CleanJSONResponse,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.jobs = jobs
+    memo = _LRU(64)
+    searching = threading.Semaphore(1)
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    if trusted_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(trusted_hosts))  # type: ignore[arg-type]
+
+    def fields(request: Request, body: BaseModel) -> None:
+        request.state.field_names = tuple(type(body).model_fields)
+
+    # --- catalog --------------------------------------------------------------------------------------
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, Any]:
+        """Liveness and version."""
+        return {"status": "ok", "version": __version__, "running_jobs": jobs.running()}
+
+    @app.get("/api/catalog", tags=["catalog"])
+    def catalog() -> dict[str, Any]:
+        """Models, hardware, precisions, engines, price sheets and market points (for pickers)."""
+        return memo.get("catalog", views.catalog_view)  # type: ignore[no-any-return]
+
+    @app.get("/api/catalog/models/{name}", tags=["catalog"], responses={404: {"model": ErrorBody}})
+    def model_summary(name: str) -> dict[str, Any]:
+        """One model's architecture, parameters, weight and KV bytes."""
+        try:
+            from inferonomics.catalog.model_catalog import builtin_catalog
+
+            return views.plain(builtin_catalog().get(name).summary())  # type: ignore[no-any-return]
+        except UnknownNameError as exc:
+            raise FieldError("name", exc, 404) from None
+
+    @app.get("/api/catalog/hardware/{name}", tags=["catalog"], responses={404: {"model": ErrorBody}})
+    def hardware_detail(name: str) -> dict[str, Any]:
+        """One system with its chip's figures."""
+        try:
+            from inferonomics.catalog.hardware_catalog import get_hardware
+
+            s = get_hardware(name)
+        except UnknownNameError as exc:
+            raise FieldError("name", exc, 404) from None
+        return views.plain({**s.to_dict(), "rental_usd_per_chip_hour_effective": s.rental_usd_per_hour})  # type: ignore[no-any-return]
+
+    @app.get("/api/catalog/prices/{key:path}", tags=["catalog"], responses={404: {"model": ErrorBody}})
+    def price_sheet_detail(key: str) -> dict[str, Any]:
+        """One provider's price sheet (PROVIDER/MODEL), USD per million tokens."""
+        from inferonomics.catalog.prices import get_price_sheet
+
+        try:
+            return views.plain(get_price_sheet(key).to_dict())  # type: ignore[no-any-return]
+        except UnknownNameError as exc:
+            raise FieldError("key", exc, 404) from None
+
+    # --- performance ----------------------------------------------------------------------------------
+    @app.post("/api/predict", tags=["performance"], responses=ERRORS)
+    def predict(body: S.PredictBody, request: Request) -> dict[str, Any]:
+        """TTFT, TPOT, throughput, memory and step-time breakdown of a deployment (closed loop)."""
+        fields(request, body)
+        if body.concurrency is None and not body.max_throughput:
+            raise FieldError("concurrency", _invalid("give a concurrency or set max_throughput"))
+        dep = _deployment(body)
+        conc = None if body.max_throughput else body.concurrency
+        out = views.prediction_view(dep, body.isl, body.osl, conc, body.max_throughput)
+        out["charts"] = {"breakdown": charts.breakdown_chart(out), "memory": charts.memory_chart(out)}
+        return out
+
+    @app.post("/api/roofline", tags=["performance"], responses=ERRORS)
+    def roofline(body: S.RooflineBody, request: Request) -> dict[str, Any]:
+        """The chip's roofline and the step's decode and prefill operators placed on it."""
+        fields(request, body)
+        dep = _deployment(body)
+
+        def compute() -> dict[str, Any]:
+            out = views.roofline_view(dep, body.isl, body.osl, body.batch_size)
+            out["charts"] = {"roofline": charts.roofline_chart(out)}
+            return out
+
+        return memo.get("roofline" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+
+    @app.post("/api/floor", tags=["performance"], responses=ERRORS)
+    def floor(body: S.FloorBody, request: Request) -> dict[str, Any]:
+        """Latency floor (batch 1, best chip count) and cost floor (full batch) of decoding."""
+        fields(request, body)
+        return views.floors_view(
+            _model(body.model),
+            _system(body.hardware),
+            context_tokens=body.context_tokens,
+            precision=_precision(body.precision, "precision"),
+            kv_precision=_precision(body.kv_precision, "kv_precision"),
+            usd_per_chip_hour=body.usd_per_chip_hour,
+        )
+
+    # --- economics ------------------------------------------------------------------------------------
+    @app.post("/api/frontier", tags=["economics"], responses=ERRORS)
+    def frontier(body: S.FrontierBody, request: Request) -> dict[str, Any]:
+        """Speed/cost Pareto frontier with floors, single-user point and market offers."""
+        fields(request, body)
+        model, system = _model(body.model), _system(body.hardware)
+        w = _precision(body.precision, "precision")
+        kv = _precision(body.kv_precision, "kv_precision")
+
+        def compute() -> dict[str, Any]:
+            out = views.frontier_view(
+                model,
+                system,
+                isl=body.isl,
+                osl=body.osl,
+                max_chips=body.max_chips,
+                precision=w,
+                kv_precision=kv,
+                backend=body.backend,
+                acquisition=body.acquisition,
+                usd_per_chip_hour=body.usd_per_chip_hour,
+                utilisation=body.utilisation,
+            )
+            out["charts"] = {"frontier": charts.frontier_chart(out)}
+            return out
+
+        return memo.get("frontier" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+
+    @app.post("/api/price-sheet", tags=["economics"], responses=ERRORS)
+    def price_sheet(body: S.PriceSheetBody, request: Request) -> dict[str, Any]:
+        """A price sheet derived from cost at a utilisation and margin, beside a provider's real one."""
+        fields(request, body)
+        sheet = _sheet(body.provider_sheet, "provider_sheet") if body.provider_sheet else None
+        dep = _deployment(body)
+
+        def compute() -> dict[str, Any]:
+            out = views.price_sheet_view(
+                dep,
+                sheet,
+                isl=body.isl,
+                osl=body.osl,
+                utilisation=body.utilisation,
+                margin=body.margin,
+                min_tokens_per_s_per_user=body.min_tokens_per_s_per_user,
+                acquisition=body.acquisition,
+                usd_per_chip_hour=body.usd_per_chip_hour,
+            )
+            out["charts"] = {"price_sheet": charts.price_sheet_chart(out)}
+            return out
+
+        return memo.get("price" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+
+    @app.post("/api/read-prices", tags=["economics"], responses=ERRORS)
+    def read_prices(body: S.ReadPricesBody, request: Request) -> dict[str, Any]:
+        """What a provider's price sheet implies about how its model is served."""
+        fields(request, body)
+        sheet = _sheet(body.sheet, "sheet")
+        ref = _model(body.reference_model, "reference_model").name if body.reference_model else None
+        hw = _system(body.hardware).name
+        return memo.get(  # type: ignore[no-any-return]
+            "read" + body.model_dump_json(), lambda: views.read_prices_view(sheet, ref, hw)
+        )
+
+    # --- simulation -----------------------------------------------------------------------------------
+    @app.post(
+        "/api/simulate",
+        tags=["simulation"],
+        status_code=202,
+        responses={**ERRORS, 429: {"model": ErrorBody, "description": "Too many simulations running."}},
+    )
+    def simulate(body: S.SimulateBody, request: Request) -> dict[str, Any]:
+        """Start a simulation job (at most 20,000 requests, 30 s wall time); poll GET /api/simulate/{id}."""
+        fields(request, body)
+        run = _simulation(body)
+        job = jobs.submit("simulate", run)
+        return job.to_dict()
+
+    @app.get("/api/simulate/{job_id}", tags=["simulation"], responses={404: {"model": ErrorBody}})
+    def simulate_status(job_id: str) -> dict[str, Any]:
+        """A job's status, progress in [0, 1] and, once done, its result with charts."""
+        job = jobs.get(job_id)
+        if job is None:
+            return _error(
+                404, f"job_id: no job {job_id!r} (finished jobs are forgotten after a while)", "job_id", "UnknownJob"
+            )  # type: ignore[return-value]
+        return job.to_dict()
+
+    @app.delete("/api/simulate/{job_id}", tags=["simulation"], responses={404: {"model": ErrorBody}})
+    def simulate_cancel(job_id: str) -> dict[str, Any]:
+        """Cancel a running job (it stops at its next progress report)."""
+        job = jobs.cancel(job_id)
+        if job is None:
+            return _error(404, f"job_id: no job {job_id!r}", "job_id", "UnknownJob")  # type: ignore[return-value]
+        return job.to_dict()
+
+    # --- search ---------------------------------------------------------------------------------------
+    @app.post(
+        "/api/search",
+        tags=["search"],
+        responses={**ERRORS, 429: {"model": ErrorBody, "description": "A search is already running."}},
+    )
+    def search(body: S.SearchBody, request: Request) -> dict[str, Any]:
+        """The cheapest deployment meeting TTFT/TPOT targets, and the Pareto set (at most 4 systems; one
+        search at a time)."""
+        fields(request, body)
+        if not searching.acquire(blocking=False):
+            raise TooBusyError("a search is already running; try again when it ends")
+        try:
+            return memo.get("search" + body.model_dump_json(), lambda: _search(body))  # type: ignore[no-any-return]
+        finally:
+            searching.release()
+
+    # --- the page -------------------------------------------------------------------------------------
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js(request: Request) -> Response:
+        raw, gz = _plotly_js()
+        headers = {"cache-control": "public, max-age=86400", "vary": "accept-encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(gz, media_type="application/javascript", headers={**headers, "content-encoding": "gzip"})
+        return Response(raw, media_type="application/javascript", headers=headers)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        from inferonomics.web.docs import render_docs
+
+        return HTMLResponse(memo.get("docs", lambda: render_docs(app.openapi())))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+    return app
+
+
+def _invalid(message: str) -> InferonomicsError:
+    from inferonomics.errors import InvalidInputError
+
+    return InvalidInputError(message)
+
+
+def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dict[str, Any]]:
+    """Build (and so validate) the simulation now; return the function the job runs."""
+    from inferonomics.serving import (
+        SLO,
+        ClosedLoop,
+        ClusterConfig,
+        EngineConfig,
+        Fixed,
+        LogNormal,
+        RunLimits,
+        Simulation,
+        synthetic_workload,
+    )
+
+    dep = _deployment(body)
+
+    def lengths(mean: int, cv: float) -> Any:
+        return Fixed(mean) if cv == 0 else LogNormal(float(mean), cv, 1, max(mean * 20, 16))
+
+    isl, osl = lengths(body.isl, body.isl_cv), lengths(body.osl, body.osl_cv)
+    wl: Any
+    if body.workload == "closed_loop":
+        wl = ClosedLoop(body.concurrency, isl, osl, body.num_requests)
+    else:
+        wl = synthetic_workload(
+            body.rate_per_s, body.num_requests, isl, osl, burstiness=body.burstiness, seed=body.seed
+        )
+    slo = SLO(
+        None if body.slo_ttft_ms is None else body.slo_ttft_ms / 1e3,
+        None if body.slo_tpot_ms is None else body.slo_tpot_ms / 1e3,
+    )
+    sim = Simulation(
+        dep,
+        wl,
+        EngineConfig(scheduler=body.scheduler, max_batch_size=body.max_batch_size),
+        ClusterConfig(router=body.router),
+        slo,
+        RunLimits(max_wall_s=body.max_wall_s, max_sim_time_s=7 * 24 * 3600.0),
+        body.seed,
+    )
+    extra = {"workload": wl.describe(), "deployment": dep.describe(), "scheduler": body.scheduler}
+
+    def run(progress: Callable[[float], None]) -> dict[str, Any]:
+        res = sim.run(progress=progress)
+        out = views.simulation_view(res, extra)
+        out["charts"] = {"latency_cdf": charts.latency_cdf_chart(out), "kv_occupancy": charts.kv_occupancy_chart(out)}
+        return out
+
+    return run
+
+
+def _search(body: S.SearchBody) -> dict[str, Any]:
+    try:
+        from inferonomics.search import SearchRequest, SearchSpace, search
+    except ImportError as exc:  # pragma: no cover - until the search lands
+        raise _invalid(f"the search is not available in this build ({exc})") from None
+    model = _model(body.model)
+    names = tuple(dict.fromkeys(_system(h, f"hardware[{i}]").name for i, h in enumerate(body.hardware)))
+    req = SearchRequest(
+        model=model,
+        isl=body.isl,
+        osl=body.osl,
+        rate_per_s=body.rate_per_s,
+        ttft_s=None if body.ttft_ms is None else body.ttft_ms / 1e3,
+        tpot_s=None if body.tpot_ms is None else body.tpot_ms / 1e3,
+        percentile=body.percentile,
+        objective=body.objective,
+        max_chips=body.max_chips,
+        space=SearchSpace(hardware=names, max_chips_per_instance=body.max_chips_per_instance, modes=tuple(body.modes)),
+        recheck=body.recheck,
+        recheck_requests=body.recheck_requests,
+    )
+    res = search(req)
+    out = views.search_view(res)
+    out["charts"] = {"pareto": charts.pareto_chart(out)}
+    return out
+
+
+__all__ = ["BodySizeLimit", "CleanJSONResponse", "create_app"]

@@ -1,0 +1,143 @@
+"""Request bodies of the JSON API: pydantic models with bounds, units in the field names.
+
+Bounds keep every request cheap enough for one process (at most 20,000 simulated requests and 30 s of
+simulation wall time, 4 systems per search); anything out of range is a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
+Backend = Literal["vllm", "trtllm", "sglang"]
+
+MAX_SIM_REQUESTS = 20_000
+MAX_SIM_WALL_S = 30.0
+MAX_SEARCH_SYSTEMS = 4
+PRICE = "Rental price per chip-hour, USD; null = the catalog's."
+
+
+class Body(BaseModel):
+    """Unknown fields and NaN/infinite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, protected_namespaces=())
+
+
+class Workload(Body):
+    isl: int = Field(1024, ge=1, le=1_000_000, description="Input (prompt) tokens per request.")
+    osl: int = Field(1024, ge=1, le=1_000_000, description="Output tokens per request.")
+
+
+class DeploymentBody(Workload):
+    """A model on a system with its parallelism and formats."""
+
+    model: Name = Field("Llama-3.1-70B", description="Catalog model name or Hugging Face id.")
+    hardware: Name = Field("h100_sxm", description="System or chip name.")
+    tp: int | None = Field(
+        None, ge=1, le=256, description="Tensor parallelism; null = the fewest chips that hold the model."
+    )
+    pp: int = Field(1, ge=1, le=64, description="Pipeline stages.")
+    ep: int = Field(1, ge=1, le=256, description="Expert parallelism (MoE).")
+    attention_dp: int = Field(1, ge=1, le=256, description="Attention data-parallel groups (MoE).")
+    dp: int = Field(1, ge=1, le=256, description="Replicas.")
+    precision: Name | None = Field(None, description="Weight format; null = the checkpoint's.")
+    kv_precision: Name | None = Field(None, description="KV-cache format; null = by weight format.")
+    backend: Backend = "vllm"
+
+
+class PredictBody(DeploymentBody):
+    concurrency: float | None = Field(
+        16.0, ge=1, le=100_000, description="Closed-loop clients over all replicas; null with max_throughput."
+    )
+    max_throughput: bool = Field(False, description="Pick the concurrency per replica that maximises throughput.")
+
+
+class RooflineBody(DeploymentBody):
+    batch_size: float = Field(16.0, ge=1, le=100_000, description="Sequences per decode step.")
+
+
+class FloorBody(Body):
+    model: Name = "Llama-3.1-70B"
+    hardware: Name = "h100_sxm"
+    context_tokens: int = Field(4096, ge=0, le=2_000_000)
+    precision: Name | None = None
+    kv_precision: Name | None = None
+    usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
+
+
+class FrontierBody(Workload):
+    model: Name = "Llama-3.1-70B"
+    hardware: Name = "h100_sxm"
+    max_chips: int = Field(64, ge=1, le=256, description="Largest deployment swept (chips).")
+    precision: Name | None = None
+    kv_precision: Name | None = None
+    backend: Backend = "vllm"
+    acquisition: Literal["rent", "own"] = "rent"
+    usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
+    utilisation: float = Field(1.0, gt=0, le=1, description="Fraction of paid chip-hours in use.")
+
+
+class PriceSheetBody(DeploymentBody):
+    utilisation: float = Field(0.6, gt=0, le=1)
+    margin: float = Field(0.3, ge=-0.99, le=100, description="price = cost x (1 + margin).")
+    min_tokens_per_s_per_user: float = Field(20.0, gt=0, le=100_000)
+    acquisition: Literal["rent", "own"] = "rent"
+    usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
+    provider_sheet: Name | None = Field(None, description="A real sheet to compare with, e.g. openai/gpt-4o.")
+
+
+class ReadPricesBody(Body):
+    sheet: Name = Field("anthropic/claude-sonnet-4.5", description="PROVIDER/MODEL.")
+    reference_model: Name | None = None
+    hardware: Name = "h100_sxm"
+
+
+class SimulateBody(DeploymentBody):
+    """A synthetic workload through the discrete-event simulator, as a background job."""
+
+    workload: Literal["poisson", "closed_loop"] = "poisson"
+    rate_per_s: float = Field(4.0, gt=0, le=100_000, description="Open loop: requests per second.")
+    concurrency: int = Field(16, ge=1, le=10_000, description="Closed loop: clients.")
+    num_requests: int = Field(1000, ge=1, le=MAX_SIM_REQUESTS)
+    isl_cv: float = Field(0.0, ge=0, le=4, description="0 = fixed prompt length; else log-normal with this CV.")
+    osl_cv: float = Field(0.0, ge=0, le=4, description="0 = fixed output length; else log-normal with this CV.")
+    burstiness: float = Field(1.0, gt=0.01, le=100, description="Gamma shape of inter-arrivals (1 = Poisson).")
+    scheduler: Literal["vllm", "orca", "sarathi", "sglang"] = "vllm"
+    router: Literal["round_robin", "least_outstanding", "least_kv", "prefix_aware"] = "round_robin"
+    max_batch_size: int | None = Field(None, ge=1, le=4096)
+    slo_ttft_ms: float | None = Field(None, gt=0, le=1e7)
+    slo_tpot_ms: float | None = Field(None, gt=0, le=1e6)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    max_wall_s: float = Field(MAX_SIM_WALL_S, gt=0, le=MAX_SIM_WALL_S, description="Stop (partial result) after.")
+
+
+class SearchBody(Workload):
+    model: Name = "Llama-3.1-70B"
+    hardware: list[Name] = Field(default_factory=lambda: ["h100_sxm"], min_length=1, max_length=MAX_SEARCH_SYSTEMS)
+    rate_per_s: float = Field(2.0, gt=0, le=1e6, description="Requests per second to serve.")
+    ttft_ms: float | None = Field(None, gt=0, le=1e7)
+    tpot_ms: float | None = Field(None, gt=0, le=1e6)
+    percentile: float | None = Field(None, ge=50, le=99.99, description="Targets apply at this percentile.")
+    objective: Literal["usd", "throughput"] = "usd"
+    max_chips: int | None = Field(None, ge=1, le=100_000)
+    max_chips_per_instance: int = Field(16, ge=1, le=64)
+    modes: list[Literal["agg", "disagg"]] = Field(default=["agg"], min_length=1, max_length=2)
+    recheck: int = Field(0, ge=0, le=3, description="Leaders to re-check in the simulator.")
+    recheck_requests: int = Field(200, ge=50, le=1000)
+
+
+__all__ = [
+    "DeploymentBody",
+    "FloorBody",
+    "FrontierBody",
+    "MAX_SIM_REQUESTS",
+    "MAX_SIM_WALL_S",
+    "PredictBody",
+    "PriceSheetBody",
+    "ReadPricesBody",
+    "RooflineBody",
+    "SearchBody",
+    "SimulateBody",
+]

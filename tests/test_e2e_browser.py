@@ -1,0 +1,141 @@
+"""End to end: the real page in headless Chromium (Debian's `chromium`, driven by Playwright for Python).
+
+Checks that the charts render with data, that changing a picker changes them and the URL, that a URL
+restores the view, that a simulation runs from the page, and that the page asks for nothing beyond
+this server. Skipped, with the reason, when Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("INFERONOMICS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHARTS = ("frontier", "roofline", "breakdown", "memory", "prices")
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    uvicorn = pytest.importorskip("uvicorn")
+    from inferonomics.web import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > end or not thread.is_alive():
+            pytest.fail("the web server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    app.state.jobs.cancel_all()
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is in the test extra")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (or set INFERONOMICS_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    """A page that records console errors and every request that leaves this server (and blocks it)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.errors = []
+    page.outside = []
+    origin = url.split("/?")[0].rstrip("/")
+    base = origin if "://" in origin else url
+
+    def route(r):
+        if r.request.url.startswith(base.split("/?")[0]):
+            r.continue_()
+        else:
+            page.outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
+def _trace_lengths(page, chart: str) -> list[int]:
+    return page.evaluate(f"document.getElementById('chart-{chart}').data.map(t => (t.x || []).length)")
+
+
+def test_page_renders_charts_and_follows_the_pickers(browser, server_url: str) -> None:
+    page = _open(browser, server_url)
+    page.goto(f"{server_url}/?model=Llama-3.1-8B&hardware=h100_sxm&sheet=openai/gpt-4o")
+    for c in CHARTS:
+        page.wait_for_selector(f"#chart-{c}[data-version='1']", timeout=30_000)
+    # the charts hold data: the frontier's Pareto trace and the roofline's operators have points
+    assert max(_trace_lengths(page, "frontier")) > 10
+    assert len(_trace_lengths(page, "roofline")) >= 2 and sum(_trace_lengths(page, "roofline")) > 4
+    assert page.evaluate("document.querySelectorAll('#chart-frontier .scatterlayer .point').length") > 10
+    title = page.evaluate("document.getElementById('chart-frontier').layout.title.text")
+    assert title.startswith("Llama-3.1-8B on h100_sxm")
+    assert page.locator("#predict-table").inner_text().count("ms") >= 2
+    assert "openai/gpt-4o" in page.locator("#price-headline").inner_text()
+    before = page.evaluate("JSON.stringify(document.getElementById('chart-frontier').data[1].y)")
+
+    # change the model picker: every chart redraws for the new model, and the URL follows
+    page.fill("#model", "Llama-3.1-70B")
+    page.dispatch_event("#model", "change")
+    for c in CHARTS:
+        page.wait_for_selector(f"#chart-{c}[data-version='2']", timeout=30_000)
+    title = page.evaluate("document.getElementById('chart-frontier').layout.title.text")
+    assert title.startswith("Llama-3.1-70B on h100_sxm")
+    assert page.evaluate("JSON.stringify(document.getElementById('chart-frontier').data[1].y)") != before
+    assert "model=Llama-3.1-70B" in page.url
+
+    # a bad value shows the API's message naming the field, not a blank page
+    page.fill("#hardware", "h100_sxmm")
+    page.dispatch_event("#hardware", "change")
+    page.wait_for_selector("#error:not([hidden])", timeout=30_000)
+    assert "hardware" in page.locator("#error").inner_text()
+
+    assert page.outside == [], f"the page asked the internet for {page.outside}"
+    assert page.errors == [] or all("400" in e for e in page.errors), page.errors
+    page.close()
+
+
+def test_url_restores_view_and_simulation_runs(browser, server_url: str) -> None:
+    page = _open(browser, server_url)
+    page.goto(f"{server_url}/?model=Llama-3.1-8B&tp=2&isl=512&osl=128&sim_n=300&sim_rate=8")
+    page.wait_for_selector("#chart-memory[data-version='1']", timeout=30_000)
+    assert page.input_value("#model") == "Llama-3.1-8B" and page.input_value("#tp") == "2"
+    assert page.input_value("#isl") == "512" and page.input_value("#sim-n") == "300"
+    assert "TP2" in page.locator("#predict-table").inner_text()
+    page.click("#sim-run")
+    page.wait_for_selector("#chart-cdf[data-version='1']", timeout=30_000)
+    assert max(_trace_lengths(page, "cdf")) > 10 and max(_trace_lengths(page, "kv")) > 10
+    assert "300 completed" in page.locator("#sim-summary").inner_text()
+    assert page.outside == [] and page.errors == [], (page.outside, page.errors)
+    page.close()
