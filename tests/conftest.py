@@ -25,6 +25,31 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_user_catalog_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the built-in catalog only, whatever the developer's environment points at."""
+    from inferonomics.catalog.hardware_catalog import ENV_VAR as HW_ENV
+    from inferonomics.catalog.prices import ENV_VAR as PRICES_ENV
+
+    monkeypatch.delenv(HW_ENV, raising=False)
+    monkeypatch.delenv(PRICES_ENV, raising=False)
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """cli(*args) -> (exit code, stdout, stderr), through `run_app()` exactly as the installed script."""
+    import inferonomics.cli  # noqa: F401  (registers every command)
+    from inferonomics.cli.common import run_app
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
+        code = run_app()
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
 class CliResult:
     def __init__(self, code: int, out: str, err: str):
         self.exit_code = code
@@ -34,16 +59,6 @@ class CliResult:
 
 
 @pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run `inferonomics ARGS...` in-process exactly as the console script does; returns exit code and output."""
-    from inferonomics.cli.common import run_app
-
-    def _run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
-        import inferonomics.cli  # noqa: F401  (registers every command)
-
-        code = run_app()
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return _run
+def run_cli(cli):
+    """Like `cli`, returning an object with exit_code, stdout, stderr and output."""
+    return lambda *args: CliResult(*cli(*args))

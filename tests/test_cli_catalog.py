@@ -4,36 +4,12 @@ errors show as one red line with exit code 2 and no traceback."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import inferonomics.cli  # noqa: F401  (registers every command on the app)
-from inferonomics.catalog.hardware_catalog import ENV_VAR as HW_ENV
-from inferonomics.catalog.prices import ENV_VAR as PRICES_ENV
-from inferonomics.cli.common import run_app
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(HW_ENV, raising=False)
-    monkeypatch.delenv(PRICES_ENV, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """cli(*args) -> (exit code, stdout, stderr), through `run_app()` like the installed script."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
-        code = run_app()
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def _model_catalog_ready() -> bool:

@@ -5,36 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import inferonomics.cli  # noqa: F401  (registers every command on the app)
-from inferonomics.catalog.hardware_catalog import ENV_VAR as HW_ENV
-from inferonomics.catalog.prices import ENV_VAR as PRICES_ENV
-from inferonomics.cli.common import run_app
 
 SMALL = ["-m", "llama-3.1-8b", "-H", "h100_sxm"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(HW_ENV, raising=False)
-    monkeypatch.delenv(PRICES_ENV, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
-        code = run_app()
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def _error_line(code: int, err: str) -> str:

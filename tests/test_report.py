@@ -60,22 +60,13 @@ def test_plain_cleans_values() -> None:
 
 def test_report_cli(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    res = run_cli(
-        "report",
-        "--model",
-        "Llama-3.1-8B",
-        "--hardware",
-        "h100_sxm",
-        "--max-chips",
-        "4",
-        "--out",
-        str(out),
-        "--png",
-        str(tmp_path / "png"),
-    )
+    res = run_cli("report", "--model", "Llama-3.1-8B", "--hardware", "h100_sxm", "--max-chips", "2", "--out", str(out))
     assert res.exit_code == 0, res.output
-    assert out.stat().st_size > 3_000_000 and len(list((tmp_path / "png").glob("*.png"))) == 5
-    assert "self-contained" in res.stdout
+    assert out.stat().st_size > 3_000_000 and "self-contained" in res.stdout
+    # hardware without a catalog price: the money sections say so, the rest still reports
+    res = run_cli("report", "-m", "Llama-3.1-8B", "-H", "m4_max", "--max-chips", "2", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert "not available" in out.read_text() and "no rental price" in out.read_text()
 
 
 def test_report_cli_errors(run_cli, tmp_path: Path) -> None:

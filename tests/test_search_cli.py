@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import inferonomics.cli  # noqa: F401  (registers every command on the app)
-from inferonomics.cli.common import run_app
 from inferonomics.search import read_sweep
 
 BASE = [
@@ -32,18 +30,6 @@ BASE = [
 ]
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """cli(*args) -> (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
-        code = run_app()
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_search_json_answer(cli: Any, tmp_path: Path) -> None:

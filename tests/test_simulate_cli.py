@@ -4,36 +4,25 @@ errors as one red line with exit code 2."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import inferonomics.cli  # noqa: F401  (registers every command on the app)
-from inferonomics.cli.common import run_app
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
 BASE = ["simulate", "--model", "llama-3.1-8b", "--hardware", "h100_sxm", "--tp", "1", "--no-progress"]
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setenv("COLUMNS", "200")
+@pytest.fixture(autouse=True)
+def _perf_available() -> None:
     try:
         from inferonomics.perf import make_deployment
 
         make_deployment("llama-3.1-8b", "h100_sxm")
     except Exception as exc:  # pragma: no cover - catalog or perf not built
         pytest.skip(f"catalog/performance model not available: {exc}")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["inferonomics", *args])
-        code = run_app()
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_closed_loop_json(cli: Any) -> None:

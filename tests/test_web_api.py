@@ -251,6 +251,14 @@ def test_body_size_limit(client: TestClient) -> None:
     assert r.status_code == 413
 
 
+def test_missing_area_is_501_not_500(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "inferonomics.search", None)
+    r = client.post("/api/search", json={"model": "Llama-3.1-8B", "rate_per_s": 3.5})
+    assert r.status_code == 501 and "not available" in r.json()["detail"]
+
+
 def test_host_header_guard(client: TestClient) -> None:
     assert client.get("/api/health", headers={"host": "attacker.example"}).status_code == 400
 

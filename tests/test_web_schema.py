@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from inferonomics.web import create_app  # noqa: E402
 
-EXAMPLES = int(os.environ.get("INFERONOMICS_SCHEMA_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("INFERONOMICS_SCHEMA_EXAMPLES", "6"))
 """Examples per operation; raise it for a deeper local run (e.g. 200)."""
 
 APP = create_app(trusted_hosts=("testserver",), max_running_jobs=1)
@@ -33,7 +33,8 @@ def _stop_jobs():
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=EXAMPLES <= 8,
+    database=None,
+    derandomize=EXAMPLES <= 6,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )

@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from inferonomics.catalog.models import LayerKind, ModelSpec, validate_model
 from inferonomics.errors import ConfigError
@@ -267,7 +267,7 @@ def _standard(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     # Qwen gates the window with use_sliding_window; Mistral and Mixtral apply any window given.
     sliding_always = cfg.get("model_type") in ("mistral", "mixtral")
     if not kinds and window and (cfg.get("use_sliding_window", False) or sliding_always):
-        kinds = ("sliding",) * n_layers
+        kinds = cast(tuple[LayerKind, ...], ("sliding",) * n_layers)
     weights, kv = _native_precision(cfg, outer)
     return {
         "hidden_size": hidden,

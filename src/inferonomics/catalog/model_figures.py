@@ -280,21 +280,26 @@ def softmax_attention_params(m: ModelSpec) -> int:
 
 
 def param_breakdown(m: ModelSpec) -> dict[str, int]:
-    """Stored parameters by component (MTP heads separate; not in the total)."""
+    """Stored parameters by component (MTP heads separate; not in the total). A fresh dict each call."""
+    return dict(_param_breakdown(m))
+
+
+@functools.lru_cache(maxsize=512)
+def _param_breakdown(m: ModelSpec) -> tuple[tuple[str, int], ...]:
     embed = m.vocab_size * m.hidden_size
     plans = layer_plan(m)
     routed, shared, router = _moe_layer_params(m) if m.is_moe else (0, 0, 0)
     n_moe = sum(1 for p in plans if p.is_moe)
-    return {
-        "embedding": embed,
-        "lm_head": 0 if m.tie_embeddings else embed,
-        "attention": sum(p.mixer_params for p in plans),
-        "dense_ffn": sum(ffn_params(p.dense_ffn_width, m) for p in plans),
-        "routed_experts": n_moe * routed,
-        "shared_experts": n_moe * shared,
-        "router": n_moe * router,
-        "norms": m.num_layers * 2 * m.hidden_size + m.hidden_size,
-    }
+    return (
+        ("embedding", embed),
+        ("lm_head", 0 if m.tie_embeddings else embed),
+        ("attention", sum(p.mixer_params for p in plans)),
+        ("dense_ffn", sum(ffn_params(p.dense_ffn_width, m) for p in plans)),
+        ("routed_experts", n_moe * routed),
+        ("shared_experts", n_moe * shared),
+        ("router", n_moe * router),
+        ("norms", m.num_layers * 2 * m.hidden_size + m.hidden_size),
+    )
 
 
 def total_params(m: ModelSpec) -> int:

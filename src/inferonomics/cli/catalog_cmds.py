@@ -364,7 +364,7 @@ def summary_cmd(
     if json_:
         print_json(s.to_dict())
         return
-    rows = [
+    rows: list[list[Any]] = [
         ["model", s.model, f"{human_count(s.total_params)} params, {human_count(s.active_params)} active"],
         ["hardware", s.hardware, f"chip {s.chip}, {s.chips_per_node} per node"],
         ["weights", human_bytes(s.weight_bytes), f"at {s.weight_precision}"],

@@ -76,6 +76,7 @@ def fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float | np.floating):
+        v = float(v)
         if v != v:
             return "-"
         if v == 0:

@@ -60,7 +60,7 @@ def serve_cmd(
             f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this machine can use the app",
             highlight=False,
         )
-    console.print(f"inferonomics is running at [bold]{url}[/] (API docs at {url}docs); Ctrl-C to stop", highlight=False)
+    typer.echo(f"inferonomics is running at {url} (API docs at {url}docs); Ctrl-C to stop")
     if not no_open:
         import threading
         import webbrowser

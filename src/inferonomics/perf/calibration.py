@@ -66,6 +66,8 @@ class EngineFit:
 
     iteration_s: float = 1e-3
     layer_s: float = 0.0
+    launch_scale: float = 1.0
+    """Fixed cost per kernel relative to the kernel tables (CUDA-graph replay removes launch gaps)."""
     allreduce_latency_scale: float = 1.0
     """Engines replace NCCL's all-reduce with custom one-/two-shot kernels (TensorRT-LLM, vLLM custom
     all-reduce, SGLang) whose small-message latency is a fraction of NCCL's: fitted per engine."""

@@ -162,6 +162,7 @@ def fit_nccl(frames: dict[str, pd.DataFrame], reference: str) -> CollectiveFit:
 ENGINE_PARAMS = (
     "iteration_s",
     "layer_s",
+    "launch_scale",
     "allreduce_latency_scale",
     "prefill_eff_scale",
     "decode_eff_scale",
@@ -169,9 +170,9 @@ ENGINE_PARAMS = (
     "moe_decode_eff_scale",
     "ttft_wait_scale",
 )
-ENGINE_X0 = np.array([1.0, 10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
-ENGINE_SCALE = np.array([1e-3, 1e-6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
-ENGINE_BOUNDS = ([0.0, 0.0, 0.1, 0.3, 0.3, 0.3, 0.3, 0.0], [20.0, 200.0, 2.0, 5.0, 3.0, 5.0, 5.0, 3.0])
+ENGINE_X0 = np.array([1.0, 10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+ENGINE_SCALE = np.array([1e-3, 1e-6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+ENGINE_BOUNDS = ([0.0, 0.0, 0.05, 0.05, 0.3, 0.3, 0.3, 0.3, 0.0], [20.0, 200.0, 2.0, 2.0, 5.0, 3.0, 5.0, 5.0, 3.0])
 TTFT_WEIGHT = 0.4
 """Weight of log-TTFT residuals against log-TPOT ones: TTFT depends on how a benchmark's clients
 start (warm-up waves) which the runs do not record, so it is fitted more loosely."""

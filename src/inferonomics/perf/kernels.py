@@ -7,7 +7,7 @@ published peaks, so a new chip is predicted from its spec sheet alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -91,10 +91,15 @@ class GemmKernel:
     fit: GemmFit
 
     @staticmethod
-    def prepare(chip: Chip, precision: str, cal: Calibration) -> GemmKernel:
+    def prepare(chip: Chip, precision: str, cal: Calibration, launch_scale: float = 1.0) -> GemmKernel:
+        """`launch_scale` scales the fixed cost per kernel (an engine replaying CUDA graphs pays less
+        than the kernel tables' individually launched kernels)."""
         kind, peak, w_bytes = gemm_kernel_class(precision, chip)
         a_bytes = 1.0 if kind in ("fp8", "fp8_block", "fp4") else 2.0
-        return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, _fit_for(cal, kind))
+        fit = _fit_for(cal, kind)
+        if launch_scale != 1.0:
+            fit = replace(fit, t0_s=fit.t0_s * launch_scale)
+        return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, fit)
 
     def time_s(
         self, m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike = 1.0, launches: ArrayLike = 1.0

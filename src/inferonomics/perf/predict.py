@@ -245,8 +245,8 @@ def make_deployment(
         moe_tp=moe_tp,
         weight_precision=w,
         kv_precision=kv,
-        backend=backend,
-        replicas=dp,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]  # checked by Deployment
+        replicas=dp,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
     )

@@ -158,6 +158,7 @@ def disaggregated(
     lam = c / (ttft + decode_steps * tau)
     for _ in range(FIXED_POINT_ITERATIONS):
         lam_new = c / np.maximum(ttft + decode_steps * tau, 1e-9)
+        previous_ttft, previous_lam = ttft, lam
         lam = 0.5 * lam + 0.5 * lam_new
         rho = lam * service / prefill_instances
         capped = rho >= 0.95
@@ -169,6 +170,8 @@ def disaggregated(
         # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
         lam_cap = 0.95 * prefill_instances / service
         ttft = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau, ttft), ttft)
+        if np.all(np.abs(ttft - previous_ttft) <= 1e-10 * ttft) and np.all(np.abs(lam - previous_lam) <= 1e-10 * lam):
+            break
     lam = c / (ttft + decode_steps * tau)
     bd = decode.iteration_breakdown(
         0.0,

@@ -157,8 +157,9 @@ class StepTimeModel:
     def _prepare_kernels(self) -> None:
         dep, cal = self.deployment, self.calibration
         chip, system = dep.system.chip, dep.system
-        self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal)
-        self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal)
+        launch = self.engine.launch_scale
+        self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal, launch)
+        self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal, launch)
         self._ar_tp = CollectiveKernel.prepare(
             "all_reduce", dep.tp, system, cal, latency_scale=self.engine.allreduce_latency_scale
         )
@@ -241,14 +242,14 @@ class StepTimeModel:
         occupancy = vmax(safe_div(work, work + a.decode_work_half), 1e-9)
         mean_ctx = safe_div(d_ctx, d_seq) + (verify - 1.0)
         kv_read = seqs_rank * self._kv_bytes(mean_ctx) / (s.kv_shards * pp)
-        dec_attn = (a.decode_t0_s * s.n_mixer * frac + kv_read / (self._hbm * a.decode_memory_eff * occupancy)) * (
+        dec_attn = (a.decode_t0_s * eng.launch_scale * s.n_mixer * frac + kv_read / (self._hbm * a.decode_memory_eff * occupancy)) * (
             work > 0
         )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
         pre_flops = self._attn_flops(mean_span) * p_tok / (dep.tp * adp * pp)
         eff = a.prefill_compute_eff * safe_div(chunk, chunk + a.prefill_s_half)
-        pre_attn = (a.prefill_t0_s * s.n_kv_layers * frac + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (
+        pre_attn = (a.prefill_t0_s * eng.launch_scale * s.n_kv_layers * frac + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))) * (
             pre_flops > 0
         )
         pre_attn = pre_attn * eng.prefill_eff_scale

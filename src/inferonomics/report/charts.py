@@ -74,10 +74,10 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
             "marker": {"size": 6, "color": COLORS["pareto"]},
         },
     ]
-    for key, label, color, symbol in (
-        ("latency_floor", "latency floor (fastest)", COLORS["latency"], "star"),
-        ("cost_floor", "cost floor (cheapest)", COLORS["cost"], "star"),
-        ("single_user", "single user (batch 1)", COLORS["single"], "diamond"),
+    for key, label, color, symbol, where in (
+        ("latency_floor", "latency floor (fastest)", COLORS["latency"], "star", "top left"),
+        ("cost_floor", "cost floor (cheapest)", COLORS["cost"], "star", "top right"),
+        ("single_user", "single user (batch 1)", COLORS["single"], "diamond", "bottom right"),
     ):
         x, y = _pt(f.get(key))
         if x is not None and y is not None:
@@ -89,7 +89,7 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
                     "x": [x],
                     "y": [y],
                     "text": [label.split(" (")[0]],
-                    "textposition": "top center",
+                    "textposition": where,
                     "marker": {"size": 14, "color": color, "symbol": symbol},
                 }
             )

@@ -135,22 +135,20 @@ def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, 
             categories, rotation=20 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center"
         )
     xa, ya = layout.get("xaxis", {}), layout.get("yaxis", {})
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
-    if xa.get("type") == "log" and not categories:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(_si))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    if ya.get("type") == "log":
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(_si))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+    for axis, spec, setter in ((ax.xaxis, xa, ax.set_xscale), (ax.yaxis, ya, ax.set_yscale)):
+        if spec.get("type") == "log" and not (categories and axis is ax.xaxis):
+            setter("log")
+            axis.set_major_locator(LogLocator(base=10.0, numticks=8))
+            axis.set_major_formatter(FuncFormatter(_si))
+            axis.set_minor_locator(LogLocator(base=10.0, subs=(), numticks=1))  # no minor ticks: fast and clear
     if ya.get("range"):
         ax.set_ylim(*ya["range"])
     ax.set_title(_title(layout.get("title")), fontsize=10)
     ax.set_xlabel(_title(xa.get("title")))
     ax.set_ylabel(_title(ya.get("title")))
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which="major", alpha=0.3)
     if layout.get("showlegend", True) and any(t.get("name") for t in traces):
         ax.legend(fontsize=7, loc="best")
     f.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.14 if categories else 0.11)

@@ -75,6 +75,12 @@ class SearchRequest:
     """Leading configurations to re-check in the simulator (0 = analytic screen only)."""
     recheck_requests: int = 400
 
+    def __post_init__(self) -> None:
+        if self.acquisition not in ("rent", "own"):
+            raise InvalidInputError(f"acquisition must be 'rent' or 'own', got {self.acquisition!r}")
+        if self.recheck < 0 or self.recheck_requests < 1:
+            raise InvalidInputError("recheck must be >= 0 and recheck_requests >= 1")
+
 
 @dataclass
 class SearchResult:

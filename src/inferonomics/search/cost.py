@@ -41,10 +41,10 @@ def chip_hour_prices(
             missing.append(s.name)
     notes = []
     if missing:
-        how = "rental" if acquisition == "rent" else "purchase/TDP"
+        how, alt = ("rental", " (or --own)") if acquisition == "rent" else ("purchase/TDP", "")
         notes.append(
             f"no {how} price in the catalog for {', '.join(sorted(missing))}: their USD figures are "
-            "blank; give --usd-per-chip-hour NAME=PRICE (or --own)"
+            f"blank; give --usd-per-chip-hour NAME=PRICE{alt}"
         )
     return prices, notes
 

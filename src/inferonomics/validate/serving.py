@@ -102,7 +102,7 @@ def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, pr
         moe_tp=moe_tp,
         weight_precision=precision,
         kv_precision=kv,
-        backend=backend,
+        backend=backend,  # type: ignore[arg-type]  # checked by Deployment
     )
 
 
@@ -154,6 +154,7 @@ def plan_row(idx: Any, row: Any) -> RowPlan:
 
 def _group_key(plan: RowPlan) -> tuple[Any, ...]:
     d = plan.deployment
+    assert d is not None
     return (
         plan.mode,
         id(d.model),
@@ -187,6 +188,7 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
         i = np.array([p.isl for p in members])
         o = np.array([p.osl for p in members])
         try:
+            assert first.deployment is not None
             if first.mode == "disagg" and first.decode is not None:
                 ss = disaggregated(
                     StepTimeModel(first.deployment, cal),

@@ -133,6 +133,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _busy(request: Request, exc: TooBusyError) -> Response:
         return _error(429, str(exc), None, "TooBusy")
 
+    @app.exception_handler(ModuleNotFoundError)
+    async def _missing(request: Request, exc: ModuleNotFoundError) -> Response:
+        if (exc.name or "").startswith("inferonomics"):  # an area not in this build yet
+            return _error(
+                501, f"{request.url.path}: not available in this build ({exc.name} is missing)", None, "NotImplemented"
+            )
+        return await _internal(request, exc)
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -369,6 +377,12 @@ def create_app(
     app.state.jobs = jobs
     memo = _LRU(64)
     searching = threading.Semaphore(1)
+
+    def cached(key: str, compute: Callable[[], Any]) -> Response:
+        """The JSON of `compute()`, rendered once per distinct request and then served from memory."""
+        body = memo.get(key, lambda: CleanJSONResponse(compute()).body)
+        return Response(body, media_type="application/json")
+
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
@@ -385,9 +399,9 @@ def create_app(
         return {"status": "ok", "version": __version__, "running_jobs": jobs.running()}
 
     @app.get("/api/catalog", tags=["catalog"])
-    def catalog() -> dict[str, Any]:
+    def catalog() -> Response:
         """Models, hardware, precisions, engines, price sheets and market points (for pickers)."""
-        return memo.get("catalog", views.catalog_view)  # type: ignore[no-any-return]
+        return cached("catalog", views.catalog_view)
 
     @app.get("/api/catalog/models/{name}", tags=["catalog"], responses={404: {"model": ErrorBody}})
     def model_summary(name: str) -> dict[str, Any]:
@@ -434,7 +448,7 @@ def create_app(
         return out
 
     @app.post("/api/roofline", tags=["performance"], responses=ERRORS)
-    def roofline(body: S.RooflineBody, request: Request) -> dict[str, Any]:
+    def roofline(body: S.RooflineBody, request: Request) -> Response:
         """The chip's roofline and the step's decode and prefill operators placed on it."""
         fields(request, body)
         dep = _deployment(body)
@@ -444,7 +458,7 @@ def create_app(
             out["charts"] = {"roofline": charts.roofline_chart(out)}
             return out
 
-        return memo.get("roofline" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+        return cached("roofline" + body.model_dump_json(), compute)
 
     @app.post("/api/floor", tags=["performance"], responses=ERRORS)
     def floor(body: S.FloorBody, request: Request) -> dict[str, Any]:
@@ -461,7 +475,7 @@ def create_app(
 
     # --- economics ------------------------------------------------------------------------------------
     @app.post("/api/frontier", tags=["economics"], responses=ERRORS)
-    def frontier(body: S.FrontierBody, request: Request) -> dict[str, Any]:
+    def frontier(body: S.FrontierBody, request: Request) -> Response:
         """Speed/cost Pareto frontier with floors, single-user point and market offers."""
         fields(request, body)
         model, system = _model(body.model), _system(body.hardware)
@@ -485,10 +499,10 @@ def create_app(
             out["charts"] = {"frontier": charts.frontier_chart(out)}
             return out
 
-        return memo.get("frontier" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+        return cached("frontier" + body.model_dump_json(), compute)
 
     @app.post("/api/price-sheet", tags=["economics"], responses=ERRORS)
-    def price_sheet(body: S.PriceSheetBody, request: Request) -> dict[str, Any]:
+    def price_sheet(body: S.PriceSheetBody, request: Request) -> Response:
         """A price sheet derived from cost at a utilisation and margin, beside a provider's real one."""
         fields(request, body)
         sheet = _sheet(body.provider_sheet, "provider_sheet") if body.provider_sheet else None
@@ -509,18 +523,16 @@ def create_app(
             out["charts"] = {"price_sheet": charts.price_sheet_chart(out)}
             return out
 
-        return memo.get("price" + body.model_dump_json(), compute)  # type: ignore[no-any-return]
+        return cached("price" + body.model_dump_json(), compute)
 
     @app.post("/api/read-prices", tags=["economics"], responses=ERRORS)
-    def read_prices(body: S.ReadPricesBody, request: Request) -> dict[str, Any]:
+    def read_prices(body: S.ReadPricesBody, request: Request) -> Response:
         """What a provider's price sheet implies about how its model is served."""
         fields(request, body)
         sheet = _sheet(body.sheet, "sheet")
         ref = _model(body.reference_model, "reference_model").name if body.reference_model else None
         hw = _system(body.hardware).name
-        return memo.get(  # type: ignore[no-any-return]
-            "read" + body.model_dump_json(), lambda: views.read_prices_view(sheet, ref, hw)
-        )
+        return cached("read" + body.model_dump_json(), lambda: views.read_prices_view(sheet, ref, hw))
 
     # --- simulation -----------------------------------------------------------------------------------
     @app.post(
@@ -560,14 +572,14 @@ def create_app(
         tags=["search"],
         responses={**ERRORS, 429: {"model": ErrorBody, "description": "A search is already running."}},
     )
-    def search(body: S.SearchBody, request: Request) -> dict[str, Any]:
+    def search(body: S.SearchBody, request: Request) -> Response:
         """The cheapest deployment meeting TTFT/TPOT targets, and the Pareto set (at most 4 systems; one
         search at a time)."""
         fields(request, body)
         if not searching.acquire(blocking=False):
             raise TooBusyError("a search is already running; try again when it ends")
         try:
-            return memo.get("search" + body.model_dump_json(), lambda: _search(body))  # type: ignore[no-any-return]
+            return cached("search" + body.model_dump_json(), lambda: _search(body))
         finally:
             searching.release()
 
@@ -653,10 +665,8 @@ def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dic
 
 
 def _search(body: S.SearchBody) -> dict[str, Any]:
-    try:
-        from inferonomics.search import SearchRequest, SearchSpace, search
-    except ImportError as exc:  # pragma: no cover - until the search lands
-        raise _invalid(f"the search is not available in this build ({exc})") from None
+    from inferonomics.search import SearchRequest, SearchSpace, search
+
     model = _model(body.model)
     names = tuple(dict.fromkeys(_system(h, f"hardware[{i}]").name for i, h in enumerate(body.hardware)))
     req = SearchRequest(
