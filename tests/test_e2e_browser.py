@@ -65,16 +65,14 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def _open(browser, url: str):
-    """A page that records console errors and every request that leaves this server (and blocks it)."""
+def _open(browser, origin: str):
+    """A page that records console errors and every request that leaves `origin` (and blocks it)."""
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
     page.errors = []
     page.outside = []
-    origin = url.split("/?")[0].rstrip("/")
-    base = origin if "://" in origin else url
 
     def route(r):
-        if r.request.url.startswith(base.split("/?")[0]):
+        if r.request.url.startswith(origin + "/"):
             r.continue_()
         else:
             page.outside.append(r.request.url)

@@ -238,3 +238,13 @@ def test_prediction_json_has_the_documented_keys(llama70: Deployment) -> None:
         assert key in d
     json.dumps(d)
     assert d["breakdown"]["total_ms"] > 0
+
+
+def test_sram_resident_kv_helps_small_batches_only() -> None:
+    base = make_deployment("llama-3.1-8b", "h100_sxm", tp=1, precision="fp8", kv_precision="fp8")
+    sram = base.with_(kv_in_sram=True)
+    a, b = StepTimeModel(base), StepTimeModel(sram)
+    small = (a.decode_step_time_s(1.0, 1024.0), b.decode_step_time_s(1.0, 1024.0))
+    large = (a.decode_step_time_s(256.0, 8192.0), b.decode_step_time_s(256.0, 8192.0))
+    assert small[1] < small[0]
+    assert large[1] == pytest.approx(large[0], rel=0.01), "256 x 8k tokens of KV do not fit in 50 MB of L2"

@@ -327,7 +327,8 @@ def compare_sheets(derived: DerivedPriceSheet, sheet: PriceSheet) -> Comparison:
                 "provider_usd_per_mtok": price,
                 "our_cost_usd_per_mtok": cost,
                 "our_price_usd_per_mtok": cost * (1 + derived.margin),
-                "implied_markup": price / cost - 1.0,
+                # a line that costs nothing (e.g. cache reads from HBM) has no finite markup
+                "implied_markup": price / cost - 1.0 if cost > 0 else None,
                 "break_even_utilisation": cost_full / price,
             }
         )

@@ -190,8 +190,9 @@ class DerivedPriceSheet:
         return self.priority_output_usd_per_mtok / self.output_usd_per_mtok
 
     @property
-    def output_to_input_ratio(self) -> float:
-        return self.output_usd_per_mtok / self.input_usd_per_mtok
+    def output_to_input_ratio(self) -> float | None:
+        """Output price over input price; None when input costs nothing at this precision."""
+        return self.output_usd_per_mtok / self.input_usd_per_mtok if self.input_usd_per_mtok > 0 else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -74,7 +74,8 @@ class Floors:
 
     @property
     def single_user_to_batched_cost_ratio(self) -> float:
-        return self.single_user_usd_per_mtok / self.cost_floor_usd_per_mtok
+        """Chip-seconds per token at the latency floor over those at the cost floor (the price cancels)."""
+        return self.latency_floor_s_per_token * self.latency_floor_chips / self.cost_floor_chip_s_per_token
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -76,6 +76,8 @@ class EngineFit:
     moe_prefill_eff_scale: float = 1.0
     moe_decode_eff_scale: float = 1.0
     ttft_wait_scale: float = 1.0
+    wave_fraction: float = 0.0
+    """Share of the closed loop's cohorts that move as one wave rather than spread over the loop."""
     prefill_token_budget: float = 8192.0
     """Max tokens per iteration (TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens, SGLang
     chunked_prefill_size): the measured runs do not record it, so it is fitted per engine."""

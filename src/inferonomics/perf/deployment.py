@@ -46,6 +46,9 @@ class Deployment:
     """How the feed-forward weights split over the tp chips (Pope et al. 2022, sec. 3.2): `1d`
     weight-stationary (Megatron: two all-reduces per layer), `2d` weight-stationary over a sqrt(n) x
     sqrt(n) grid, or `weight_gathered` (weights all-gathered per layer, for very large batches)."""
+    kv_in_sram: bool = False
+    """What-if: keep as much of the KV cache as fits in on-chip SRAM (`Chip.sram_mb`) and read that part
+    at SRAM bandwidth (TPU 8i's stated design goal)."""
     shard_kv_by_batch: bool = False
     """Split the KV cache over the tensor-parallel chips by sequence instead of by head, as Pope et al.
     2022 (sec. 3.3) do for multiquery attention, whose single KV head would otherwise be replicated."""

@@ -71,7 +71,13 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     decode_iters = np.maximum(o - 1.0, 0.0) / tps
     cohorts = in_flight / group
     prefill_iters = cohorts * chunks  # iterations that carry a prefill chunk, per cycle of the loop
-    others = prefill_iters - chunks  # prefill iterations of the other cohorts in one decode phase
+    # Cohorts either spread over the loop (the other n - 1 prefills fall in each decode phase) or move
+    # as one wave (cohort j waits for the j ahead of it and sees the n - 1 - j behind it): `wave` is
+    # the engine's fitted share of the second regime; the simulator shows both (see module doc).
+    wave = stm.engine.wave_fraction
+    behind = prefill_iters - chunks
+    others = behind * (1.0 - wave / 2.0)
+    ahead = wave * behind / 2.0
     mixed = dep.backend in MIXED_BATCH_BACKENDS
     # Prefill-bound loop (long prompts, short outputs): a cycle needs more prefill iterations than a
     # request's own prefill + decode span, so requests queue for the token budget and every iteration
@@ -87,11 +93,11 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     if mixed:
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, decoding, decoding * ctx, prefill_seqs))
         tpot = ((decode_iters - x) * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
-        own_prefill = np.where(saturated, cycle_iters - decode_iters, chunks)
+        own_prefill = np.where(saturated, cycle_iters - decode_iters, chunks + ahead)
     else:  # prefill batches run alone and stall the decoding sequences
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, 0.0, 0.0, prefill_seqs))
         tpot = (decode_iters * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
-        own_prefill = chunks
+        own_prefill = chunks + ahead
     ttft_server = stm.engine.ttft_wait_scale * tau_d + own_prefill * tau_p
     e2e_server = ttft_server + decode_iters * tpot
     lam = in_flight / e2e_server
