@@ -70,8 +70,11 @@ def main() -> int:
     train = df[df.system == "h100_sxm"]
     h100 = replace(h100, engines=fit_engines(h100, train, sorted(train.backend.unique()), verbose=False))
     test = df[df.system == "h200_sxm"]
-    print_summary("H100 -> H200 transfer (kernels and engines fitted on H100 only)",
-                  summarize(predict_frame(test, h100)), groups=("model_path", "backend"))
+    print_summary(
+        "H100 -> H200 transfer (kernels and engines fitted on H100 only)",
+        summarize(predict_frame(test, h100)),
+        groups=("model_path", "backend"),
+    )
     return 0
 
 

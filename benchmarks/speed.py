@@ -46,8 +46,10 @@ def main() -> None:
         for i in range(calls):
             stm.iteration_time_s(512.0, 512.0 * 700, 64.0, 64.0 * (2048 + i % 7))
         scalar_us = (time.perf_counter() - t0) / calls * 1e6
-        print(f"{model:15s} on {hw:9s}: {n / best:>12,.0f} steady-state predictions/s (vectorised, {best * 1e3:.0f} ms "
-              f"for {n:,}); one iteration time, scalar: {scalar_us:.1f} us")
+        print(
+            f"{model:15s} on {hw:9s}: {n / best:>12,.0f} steady-state predictions/s (vectorised, {best * 1e3:.0f} ms "
+            f"for {n:,}); one iteration time, scalar: {scalar_us:.1f} us"
+        )
 
 
 if __name__ == "__main__":

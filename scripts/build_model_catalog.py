@@ -596,9 +596,7 @@ ENTRIES: list[Entry] = [
     ),
     # --- OpenAI, Mistral, Google ------------------------------------------------------------------
     Entry("gpt-oss-20b", "gpt-oss-20b", "openai/gpt-oss-20b", "2025-08-05", config=cfg("openai/gpt-oss-20b")),
-    Entry(
-        "gpt-oss-120b", "gpt-oss-120b", "openai/gpt-oss-120b", "2025-08-05", config=cfg("openai/gpt-oss-120b")
-    ),
+    Entry("gpt-oss-120b", "gpt-oss-120b", "openai/gpt-oss-120b", "2025-08-05", config=cfg("openai/gpt-oss-120b")),
     Entry(
         "mixtral-8x7b",
         "Mixtral-8x7B",

@@ -22,9 +22,7 @@ def _model_catalog_ready() -> bool:
     return True
 
 
-needs_models = pytest.mark.skipif(
-    not _model_catalog_ready(), reason="model catalog (models.toml) not there yet"
-)
+needs_models = pytest.mark.skipif(not _model_catalog_ready(), reason="model catalog (models.toml) not there yet")
 
 
 # --- hardware ------------------------------------------------------------------------------------------
@@ -144,9 +142,7 @@ def test_model_json_has_the_promised_keys(cli: Any) -> None:
     code, out, _ = cli("model", name, "--json")
     data = json.loads(out)
     assert code == 0
-    assert {"name", "total_params", "active_params", "layers", "kv_bytes_per_token", "weight_bytes"} <= set(
-        data
-    )
+    assert {"name", "total_params", "active_params", "layers", "kv_bytes_per_token", "weight_bytes"} <= set(data)
     assert "bf16" in data["kv_bytes_per_token"] and "bf16" in data["weight_bytes"]
     code, out, _ = cli("model", name)
     assert code == 0 and "Weight bytes" in out

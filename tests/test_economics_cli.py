@@ -15,10 +15,6 @@ import inferonomics.cli  # noqa: F401  (registers every command on the app)
 SMALL = ["-m", "llama-3.1-8b", "-H", "h100_sxm"]
 
 
-
-
-
-
 def _error_line(code: int, err: str) -> str:
     assert code == 2
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]

@@ -113,9 +113,7 @@ def test_every_chip_and_system_has_source_and_date() -> None:
 def test_secondary_figures_keep_their_mark() -> None:
     for key in ("tpu_8i", "tpu_8t"):
         chip = get_chip(key)
-        assert {"fp4_tflops", "hbm_gb", "hbm_bandwidth_tb_s", "sram_mb", "bf16_tflops"} <= set(
-            chip.unverified
-        )
+        assert {"fp4_tflops", "hbm_gb", "hbm_bandwidth_tb_s", "sram_mb", "bf16_tflops"} <= set(chip.unverified)
         assert "scaleup_domain_chips" in get_hardware(key).unverified
     assert "tdp_w" in get_chip("B300").unverified
     assert "scaleup_bandwidth_gb_s" in get_chip("MI355X").unverified

@@ -291,9 +291,7 @@ def test_prefill_flops_superlinear_in_tokens(m: ModelSpec, n: int) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    models(kinds=("full", "sliding", "linear")), st.lists(st.integers(0, 500_000), min_size=1, max_size=20)
-)
+@given(models(kinds=("full", "sliding", "linear")), st.lists(st.integers(0, 500_000), min_size=1, max_size=20))
 def test_figures_are_array_friendly_and_monotone(m: ModelSpec, ctx: list[int]) -> None:
     arr = np.sort(np.asarray(ctx))
     kv = kv_bytes(m, arr)

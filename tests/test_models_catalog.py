@@ -111,9 +111,7 @@ def test_measured_model_paths_resolve() -> None:
         if "FP8" in path.upper():
             assert m.native_precision == "fp8", path
     assert get_model("nvidia/Llama-3.1-8B-Instruct-FP8").extra["variant_of"] == "Llama-3.1-8B"
-    assert (
-        get_model("Qwen/Qwen3-235B-A22B-FP8").total_params == get_model("Qwen/Qwen3-235B-A22B").total_params
-    )
+    assert get_model("Qwen/Qwen3-235B-A22B-FP8").total_params == get_model("Qwen/Qwen3-235B-A22B").total_params
 
 
 def test_get_model_from_a_config_path(tmp_path: Path) -> None:
@@ -162,9 +160,7 @@ def test_committed_toml_matches_the_build_script() -> None:
         pytest.skip(f"shared model configs not found at {CONFIGS}")
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "build_model_catalog", ROOT / "scripts" / "build_model_catalog.py"
-    )
+    spec = importlib.util.spec_from_file_location("build_model_catalog", ROOT / "scripts" / "build_model_catalog.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the script loads

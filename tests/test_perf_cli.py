@@ -122,9 +122,7 @@ def test_floor_json_and_what_if(run_cli) -> None:
     r = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--json")
     assert r.exit_code == 0, r.output
     base = json.loads(r.stdout)
-    r2 = run_cli(
-        "floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=6.7", "--json"
-    )
+    r2 = run_cli("floor", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--set", "hbm_bandwidth_tb_s=6.7", "--json")
     fast = json.loads(r2.stdout)
     assert fast["latency_floor"]["ms_per_token"] < base["latency_floor"]["ms_per_token"]
     assert base["single_user_to_batched_cost_ratio"] > 1

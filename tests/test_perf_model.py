@@ -52,10 +52,7 @@ def test_gemm_time_follows_the_roofline_limits() -> None:
 def test_fp8_gemm_reads_half_the_weight_bytes_of_bf16() -> None:
     chip = get_hardware("h100_sxm").chip
     cal = default_calibration()
-    assert (
-        GemmKernel.prepare(chip, "fp8", cal).weight_bytes
-        == GemmKernel.prepare(chip, "bf16", cal).weight_bytes / 2
-    )
+    assert GemmKernel.prepare(chip, "fp8", cal).weight_bytes == GemmKernel.prepare(chip, "bf16", cal).weight_bytes / 2
 
 
 def test_collective_latency_grows_with_group_and_message() -> None:

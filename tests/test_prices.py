@@ -215,9 +215,7 @@ def test_a_user_sheet_is_not_credited_to_the_providers_page(tmp_path: Path) -> N
 
 
 def test_env_var_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _write(
-        tmp_path, '[[sheets]]\nprovider="x"\nmodel="y"\ninput_usd_per_mtok=1\noutput_usd_per_mtok=2\n'
-    )
+    path = _write(tmp_path, '[[sheets]]\nprovider="x"\nmodel="y"\ninput_usd_per_mtok=1\noutput_usd_per_mtok=2\n')
     monkeypatch.setenv(ENV_VAR, str(path))
     assert get_price_sheet("x/y").output_usd_per_mtok == 2
 

@@ -43,8 +43,9 @@ def test_62b_high_throughput_cells_held_out_within_20_percent(tpu_cal, cell) -> 
     assert abs(_err(cell, tpu_cal)) < 0.20
 
 
-@pytest.mark.xfail(reason="known gap: prefill at batch 1 vs 512 and PaLM 62B low-latency cells (see module doc)",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="known gap: prefill at batch 1 vs 512 and PaLM 62B low-latency cells (see module doc)", strict=False
+)
 @pytest.mark.parametrize("cell", PAPER_CELLS, ids=lambda c: f"{c.model}-{c.phase}-{c.batch}")
 def test_every_cell_within_10_percent(tpu_cal, cell) -> None:
     assert abs(_err(cell, tpu_cal)) < 0.10

@@ -34,9 +34,7 @@ LLAMA2_13B = ModelSpec(
 
 
 def _decode_ms(model: ModelSpec, chips: int, batch: int, ctx: int, precision: str, kv: str) -> float:
-    dep = Deployment(
-        model=model, system=get_hardware("tpu_v5e"), tp=chips, weight_precision=precision, kv_precision=kv
-    )
+    dep = Deployment(model=model, system=get_hardware("tpu_v5e"), tp=chips, weight_precision=precision, kv_precision=kv)
     return StepTimeModel(dep, IDEAL).decode_step_time_s(float(batch), float(ctx)) * 1e3
 
 
@@ -46,9 +44,7 @@ def test_v5e_turns_compute_bound_at_batch_240_bf16_and_120_int8_weights() -> Non
         _, peak, w_bytes = gemm_kernel_class(precision, chip)
         assert peak * w_bytes / (2 * chip.hbm_bandwidth_bytes_per_s) == pytest.approx(expected, rel=0.03)
     # int8 weights with bf16 math: bf16 peak, one byte per weight
-    assert chip.peak_flops_per_s("bf16") * 1 / (2 * chip.hbm_bandwidth_bytes_per_s) == pytest.approx(
-        120, rel=0.03
-    )
+    assert chip.peak_flops_per_s("bf16") * 1 / (2 * chip.hbm_bandwidth_bytes_per_s) == pytest.approx(120, rel=0.03)
 
 
 @pytest.mark.parametrize(

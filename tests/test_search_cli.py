@@ -30,8 +30,6 @@ BASE = [
 ]
 
 
-
-
 def test_search_json_answer(cli: Any, tmp_path: Path) -> None:
     out = tmp_path / "s.parquet"
     code, stdout, _ = cli(*BASE, "--rate", "10", "--ttft-ms", "500", "--tpot-ms", "30", "--json", "--out", str(out))

@@ -113,9 +113,7 @@ class Chip:
         return [
             p.name
             for p in PRECISIONS
-            if p.name != "fp32"
-            and self.supports(p)
-            and (p.weight_only or self.peak_flops_per_s(p.compute_tier) > 0)
+            if p.name != "fp32" and self.supports(p) and (p.weight_only or self.peak_flops_per_s(p.compute_tier) > 0)
         ]
 
 
@@ -242,13 +240,11 @@ def validate_system(system: System) -> System:
         )
     if system.topology not in TOPOLOGIES:
         raise InvalidInputError(
-            f"system {system.name!r}: topology must be one of {', '.join(TOPOLOGIES)}, "
-            f"got {system.topology!r}"
+            f"system {system.name!r}: topology must be one of {', '.join(TOPOLOGIES)}, got {system.topology!r}"
         )
     if max(system.chips_per_node, system.scaleup_domain_chips) > 1 and system.intra_node_bandwidth_gb_s <= 0:
         raise InvalidInputError(
-            f"system {system.name!r}: intra_node_bandwidth_gb_s must be > 0 "
-            "for a system of more than one chip"
+            f"system {system.name!r}: intra_node_bandwidth_gb_s must be > 0 for a system of more than one chip"
         )
     _check_unverified(f"system {system.name!r}", system.unverified, SYSTEM_FIELDS)
     return system
@@ -262,9 +258,7 @@ def _check_unverified(owner: str, names: tuple[str, ...], allowed: set[str]) -> 
 
 CHIP_FIELDS = {f.name for f in fields(Chip)} - {"name", "aliases", "unverified"}
 SYSTEM_FIELDS = {f.name for f in fields(System)} - {"name", "chip", "aliases", "unverified"}
-FIELD_TYPES: dict[type, dict[str, str]] = {
-    cls: {f.name: str(f.type) for f in fields(cls)} for cls in (Chip, System)
-}
+FIELD_TYPES: dict[type, dict[str, str]] = {cls: {f.name: str(f.type) for f in fields(cls)} for cls in (Chip, System)}
 """Declared type of each field as written in the class ('float', 'int', 'str', 'tuple[str, ...]' ...)."""
 
 
@@ -319,9 +313,7 @@ def with_overrides(system: System, overrides: dict[str, Any]) -> System:
             elif not isinstance(value, str):
                 changes[key] = f"{value:g}" if isinstance(value, float) else str(value)
     chip = replace(system.chip, **chip_changes) if chip_changes else system.chip
-    name_suffix = "+" + ",".join(
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in overrides.items()
-    )
+    name_suffix = "+" + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in overrides.items())
     out = replace(system, chip=chip, name=system.name + name_suffix, **system_changes)
     return validate_system(out)
 

@@ -97,8 +97,7 @@ def _read_toml(text: str, origin: str) -> dict[str, Any]:
     unknown = set(data) - set(_KINDS)
     if unknown:
         raise ConfigError(
-            f"{origin}: unknown section(s) {', '.join(sorted(unknown))}; "
-            "expected [chips.<name>] or [systems.<name>]"
+            f"{origin}: unknown section(s) {', '.join(sorted(unknown))}; expected [chips.<name>] or [systems.<name>]"
         )
     for kind in _KINDS:
         section = data.get(kind, {})
@@ -183,9 +182,7 @@ def _merge(
                     names = sorted(out[kind])
                     close = difflib.get_close_matches(str(base_name), names, n=3)
                     hint = f"; closest: {', '.join(close)}" if close else ""
-                    raise ConfigError(
-                        f"{_where(origin, kind, key)} base: unknown {kind[:-1]} {base_name!r}{hint}"
-                    )
+                    raise ConfigError(f"{_where(origin, kind, key)} base: unknown {kind[:-1]} {base_name!r}{hint}")
                 start = {k: v for k, v in out[kind][base_key].raw.items() if k != "aliases"}
                 merged = {**start, **raw}
                 if "source" not in raw and origin != BUILTIN_NAME:

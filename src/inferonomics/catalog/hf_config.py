@@ -66,9 +66,7 @@ def _per_layer(cfg: Config, key: str, n_layers: int, source: str, *, allow_extra
     if not isinstance(values, list):
         raise ConfigError(f"{source}: field {key!r} must be a list with one entry per layer ({n_layers})")
     if len(values) < n_layers or (len(values) > n_layers and not allow_extra):
-        raise ConfigError(
-            f"{source}: field {key!r} must list one entry per layer ({n_layers}), got {len(values)}"
-        )
+        raise ConfigError(f"{source}: field {key!r} must list one entry per layer ({n_layers}), got {len(values)}")
     return values[:n_layers]
 
 
@@ -259,9 +257,7 @@ def _standard(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: field 'head_dim' cannot be derived (hidden_size < num_attention_heads)")
     kv_heads = _opt(cfg, "num_key_value_heads", source=source) or heads
     if kv_heads > heads:
-        raise ConfigError(
-            f"{source}: field 'num_key_value_heads' ({kv_heads}) exceeds num_attention_heads ({heads})"
-        )
+        raise ConfigError(f"{source}: field 'num_key_value_heads' ({kv_heads}) exceeds num_attention_heads ({heads})")
     window = _opt(cfg, "sliding_window", source=source)
     kinds = _layer_kinds(cfg, n_layers, source)
     # Qwen gates the window with use_sliding_window; Mistral and Mixtral apply any window given.
@@ -318,9 +314,7 @@ def _moe_fields(
     if not top_k:
         raise ConfigError(f"{source}: missing required field {' / '.join(repr(k) for k in topk_key)}")
     if top_k > n_experts:
-        raise ConfigError(
-            f"{source}: field {topk_key[0]!r} ({top_k}) exceeds the number of experts ({n_experts})"
-        )
+        raise ConfigError(f"{source}: field {topk_key[0]!r} ({top_k}) exceeds the number of experts ({n_experts})")
     return n_experts, top_k
 
 
@@ -354,10 +348,7 @@ def _mixtral_like(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     )
     if cfg.get("model_type") == "minimax_m2" or cfg.get("num_mtp_modules"):
         fields["mtp_layers"] = (
-            (
-                _opt(cfg, "num_mtp_modules", source=source)
-                * (_opt(cfg, "mtp_transformer_layers", 1, source) or 1)
-            )
+            (_opt(cfg, "num_mtp_modules", source=source) * (_opt(cfg, "mtp_transformer_layers", 1, source) or 1))
             if cfg.get("use_mtp", True)
             else 0
         )
@@ -434,9 +425,7 @@ def _deepseek(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
         indexer_mask = _mask_or_empty([t == "full" for t in types])
     top_k = _need(cfg, "num_experts_per_tok", source)
     if top_k > n_experts:
-        raise ConfigError(
-            f"{source}: field 'num_experts_per_tok' ({top_k}) exceeds n_routed_experts ({n_experts})"
-        )
+        raise ConfigError(f"{source}: field 'num_experts_per_tok' ({top_k}) exceeds n_routed_experts ({n_experts})")
     fields.update(
         index_head_dim=index_dim,
         index_num_heads=_opt(cfg, "index_n_heads", source=source),
@@ -513,8 +502,7 @@ def _gemma4(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
         )
     if _opt(cfg, "num_kv_shared_layers", source=source):
         raise ConfigError(
-            f"{source}: refused: cross-layer KV sharing ('num_kv_shared_layers') is not "
-            "represented by the cost model"
+            f"{source}: refused: cross-layer KV sharing ('num_kv_shared_layers') is not represented by the cost model"
         )
     if not fields["layer_kinds"]:
         raise ConfigError(f"{source}: missing required field 'layer_types'")
@@ -560,9 +548,7 @@ def _mimo_v2(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     swa_dk = _opt(cfg, "swa_head_dim", source=source) or full_dk
     swa_dv = _opt(cfg, "swa_v_head_dim", source=source) or full_dv
     moe = _per_layer(cfg, "moe_layer_freq", n, source)
-    n_experts, top_k = _moe_fields(
-        cfg, source, n, experts_key=("n_routed_experts",), topk_key=("num_experts_per_tok",)
-    )
+    n_experts, top_k = _moe_fields(cfg, source, n, experts_key=("n_routed_experts",), topk_key=("num_experts_per_tok",))
     kinds: tuple[LayerKind, ...] = tuple("sliding" if p == 1 else "full" for p in pattern)
     fields.update(
         num_kv_heads=swa_kv,
@@ -634,15 +620,12 @@ def _minimax_m3(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     if isinstance(sparse, dict) and sparse.get("use_sparse_attention"):
         where = f"{source}: sparse_attention_config"
         mask = (
-            _per_layer(sparse, "sparse_attention_freq", n, where)
-            if sparse.get("sparse_attention_freq")
-            else [True] * n
+            _per_layer(sparse, "sparse_attention_freq", n, where) if sparse.get("sparse_attention_freq") else [True] * n
         )
         fields.update(
             index_head_dim=_need(sparse, "sparse_index_dim", where),
             index_num_heads=_need(sparse, "sparse_num_index_heads", where),
-            sparse_topk_tokens=_need(sparse, "sparse_topk_blocks", where)
-            * _need(sparse, "sparse_block_size", where),
+            sparse_topk_tokens=_need(sparse, "sparse_topk_blocks", where) * _need(sparse, "sparse_block_size", where),
             sparse_layer_mask=_mask_or_empty([bool(x) for x in mask]),
         )
     return fields
@@ -663,9 +646,7 @@ def _deepseek_v4(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: field 'compress_ratios' must hold non-negative integers")
     kinds: tuple[LayerKind, ...] = tuple("compressed" if r else "sliding" for r in ratios)
     with_indexer = tuple(r == 4 for r in ratios)
-    n_experts, top_k = _moe_fields(
-        cfg, source, n, experts_key=("n_routed_experts",), topk_key=("num_experts_per_tok",)
-    )
+    n_experts, top_k = _moe_fields(cfg, source, n, experts_key=("n_routed_experts",), topk_key=("num_experts_per_tok",))
     head_dim = _need(cfg, "head_dim", source)
     fields.update(
         head_dim=head_dim,
@@ -729,9 +710,7 @@ def _nemotron_nas(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
         else:
             group = _need(attn, "n_heads_in_group", where)
             if heads % group:
-                raise ConfigError(
-                    f"{where}: field 'n_heads_in_group' ({group}) does not divide {heads} heads"
-                )
+                raise ConfigError(f"{where}: field 'n_heads_in_group' ({group}) does not divide {heads} heads")
             groups.add(group)
             window = _opt(attn, "window_length", source=where)
             windows.add(window)
@@ -744,9 +723,7 @@ def _nemotron_nas(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
                 raise ConfigError(f"{where}: field 'ffn_mult' must be a positive number, got {mult!r}")
             widths.append(_ffn_mult_to_width(float(mult), h))
     if len(groups) > 1:
-        raise ConfigError(
-            f"{source}: refused: KV head counts vary per layer (n_heads_in_group {sorted(groups)})"
-        )
+        raise ConfigError(f"{source}: refused: KV head counts vary per layer (n_heads_in_group {sorted(groups)})")
     if len({w for w in windows if w}) > 1:
         raise ConfigError(f"{source}: refused: sliding windows vary per layer")
     nonzero = [w for w in widths if w]
@@ -775,9 +752,7 @@ def _nemotron_h(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     elif isinstance(cfg.get("hybrid_override_pattern"), str):
         unknown = set(cfg["hybrid_override_pattern"]) - set(_NEMOTRON_H_CODES)
         if unknown:
-            raise ConfigError(
-                f"{source}: field 'hybrid_override_pattern' has unknown codes {sorted(unknown)}"
-            )
+            raise ConfigError(f"{source}: field 'hybrid_override_pattern' has unknown codes {sorted(unknown)}")
         blocks = [_NEMOTRON_H_CODES[c] for c in cfg["hybrid_override_pattern"]]
     else:
         raise ConfigError(f"{source}: missing required field 'hybrid_override_pattern' / 'layers_block_type'")
@@ -787,8 +762,7 @@ def _nemotron_h(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     n_cfg = _opt(cfg, "num_hidden_layers", source=source)
     if n_cfg and n_cfg != len(blocks):
         raise ConfigError(
-            f"{source}: field 'hybrid_override_pattern' lists {len(blocks)} layers, "
-            f"num_hidden_layers is {n_cfg}"
+            f"{source}: field 'hybrid_override_pattern' lists {len(blocks)} layers, num_hidden_layers is {n_cfg}"
         )
     head_dim = _opt(cfg, "head_dim", source=source) or _opt(cfg, "attention_head_dim", source=source)
     fields = _standard(
@@ -855,9 +829,7 @@ def _kimi_linear(cfg: Config, outer: Config, source: str) -> dict[str, Any]:
     full_set = {int(i) - one_based for i in full}
     kda_set = {int(i) - one_based for i in kda}
     if full_set & kda_set or full_set | kda_set != set(range(n)):
-        raise ConfigError(
-            f"{where}: 'full_attn_layers' and 'kda_layers' must split the {n} layers between them"
-        )
+        raise ConfigError(f"{where}: 'full_attn_layers' and 'kda_layers' must split the {n} layers between them")
     heads = _need(lin, "num_heads", where)
     head_dim = _need(lin, "head_dim", where)
     n_experts, top_k = _moe_fields(
@@ -957,8 +929,7 @@ def model_from_hf_config(
         raise ConfigError(f"{source}: a config must be a JSON object")
     if is_quant_description(cfg):
         raise ConfigError(
-            f"{source}: refused: {QUANT_DESCRIPTION_REASON} (it sets the precision of the "
-            "config.json beside it)"
+            f"{source}: refused: {QUANT_DESCRIPTION_REASON} (it sets the precision of the config.json beside it)"
         )
     text = _text_config(cfg)
     model_type = str(text.get("model_type") or cfg.get("model_type") or "")
@@ -1020,6 +991,4 @@ def load_hf_config(path: str | Path, name: str | None = None) -> ModelSpec:
     stem = p.name.removesuffix(".json").removesuffix("_config")
     if "--" in stem:
         hf_id = stem.replace("--", "/", 1)
-    return model_from_hf_config(
-        cfg, name=name or hf_id or stem, hf_id=hf_id, source=str(p), quant_description=quant
-    )
+    return model_from_hf_config(cfg, name=name or hf_id or stem, hf_id=hf_id, source=str(p), quant_description=quant)

@@ -374,9 +374,7 @@ def get_model(name_or_path: str | ModelSpec, catalog: ModelCatalog | None = None
         if p.suffix == ".toml":
             models = load_model_catalog(p).models
             if len(models) != 1:
-                raise ConfigError(
-                    f"{p}: holds {len(models)} models; load it with load_model_catalog and pick one"
-                )
+                raise ConfigError(f"{p}: holds {len(models)} models; load it with load_model_catalog and pick one")
             return models[0]
         from inferonomics.catalog.hf_config import load_hf_config
 

@@ -112,17 +112,7 @@ def linear_attention_params(m: ModelSpec) -> int:
         decay = h * m.linear_key_head_dim + m.linear_key_head_dim * key_dim
         gate = h * value_dim
         beta = h * m.linear_num_value_heads
-        return (
-            qkv
-            + decay
-            + gate
-            + beta
-            + conv
-            + out
-            + m.linear_num_value_heads
-            + key_dim
-            + m.linear_value_head_dim
-        )
+        return qkv + decay + gate + beta + conv + out + m.linear_num_value_heads + key_dim + m.linear_value_head_dim
     in_proj = h * (2 * key_dim + 2 * value_dim) + h * 2 * m.linear_num_value_heads
     return in_proj + conv + out + 2 * m.linear_num_value_heads + m.linear_value_head_dim
 
@@ -148,9 +138,7 @@ def _moe_layer_params(m: ModelSpec) -> tuple[int, int, int]:
     h = m.hidden_size
     latent = m.moe_latent_size
     routed = m.num_experts * ffn_params(m.moe_intermediate_size, m, input_dim=latent or h)
-    shared = m.num_shared_experts * ffn_params(
-        m.shared_expert_intermediate_size or m.moe_intermediate_size, m
-    )
+    shared = m.num_shared_experts * ffn_params(m.shared_expert_intermediate_size or m.moe_intermediate_size, m)
     router = h * m.num_experts + (2 * h * latent if latent else 0)
     return routed, shared, router
 
@@ -195,8 +183,7 @@ def _state_sizes(m: ModelSpec, kind: LayerKind) -> tuple[int, int]:
     if kind == "linear":
         state = m.linear_num_value_heads * m.linear_key_head_dim * m.linear_value_head_dim
         conv_dim = (
-            2 * m.linear_num_key_heads * m.linear_key_head_dim
-            + m.linear_num_value_heads * m.linear_value_head_dim
+            2 * m.linear_num_key_heads * m.linear_key_head_dim + m.linear_num_value_heads * m.linear_value_head_dim
         )
         return state, conv_dim * max(m.linear_conv_kernel_dim - 1, 0)
     if kind == "mamba":

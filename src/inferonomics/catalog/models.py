@@ -394,9 +394,7 @@ def validate_model(m: ModelSpec) -> ModelSpec:
                 raise bad(key, "must be > 0 when there are Mamba layers")
     if m.num_experts:
         if not 0 < m.experts_per_token <= m.num_experts:
-            raise bad(
-                "experts_per_token", f"must be in 1..num_experts ({m.num_experts}), got {m.experts_per_token}"
-            )
+            raise bad("experts_per_token", f"must be in 1..num_experts ({m.num_experts}), got {m.experts_per_token}")
         if m.moe_intermediate_size <= 0:
             raise bad("moe_intermediate_size", "must be > 0 for an MoE model")
     elif m.moe_layer_mask and any(m.moe_layer_mask):

@@ -177,9 +177,7 @@ def validate_price_sheet(sheet: PriceSheet) -> PriceSheet:
 _SECTIONS = ("providers", "sheets", "market_points", "commitment_discounts")
 _PROVIDER_ONLY = {"display_name"}
 _SHEET_KEYS = set(_TYPES[PriceSheet]) - {"provider_name"}
-_PROVIDER_KEYS = (
-    set(_TYPES[PriceSheet]) - {"provider", "model", "aliases", "provider_name"}
-) | _PROVIDER_ONLY
+_PROVIDER_KEYS = (set(_TYPES[PriceSheet]) - {"provider", "model", "aliases", "provider_name"}) | _PROVIDER_ONLY
 
 
 @dataclass(frozen=True)
@@ -315,9 +313,7 @@ def _build(files: tuple[_Raw, ...]) -> PriceCatalog:
     for raw, f, changes in sheets.values():
         pkey = normalise(raw["provider"])
         provider_raw = providers.get(pkey, {})
-        defaults = {
-            k: v for k, v in provider_raw.items() if k not in ("display_name", "notes", "source", "date")
-        }
+        defaults = {k: v for k, v in provider_raw.items() if k not in ("display_name", "notes", "source", "date")}
         values: dict[str, Any] = {**defaults, **raw}
         if "source" not in raw:
             values["source"] = (
@@ -328,9 +324,7 @@ def _build(files: tuple[_Raw, ...]) -> PriceCatalog:
         if "date" not in raw:
             values["date"] = provider_raw["date"] if provider_origin.get((pkey, "date")) is f else f.date
         for origin, changed in changes:
-            values["source"] = (
-                f"{origin} (changed: {', '.join(changed) or 'nothing'}) over: {values['source']}"
-            )
+            values["source"] = f"{origin} (changed: {', '.join(changed) or 'nothing'}) over: {values['source']}"
         values["notes"] = " ".join(n for n in (raw.get("notes", ""), provider_raw.get("notes", "")) if n)
         values["provider_name"] = provider_raw.get("display_name", raw["provider"])
         sheet = PriceSheet(**_coerce(PriceSheet, values))
@@ -394,9 +388,7 @@ def load_price_file(path: str | os.PathLike[str]) -> dict[str, PriceSheet]:
     Raises ConfigError naming the file, the sheet and the field (negative price, discount >= 1 ...).
     """
     key = _file_key(path)
-    own = {
-        normalise(f"{s.get('provider')}/{s.get('model')}") for s in _user_file(*key).data.get("sheets", [])
-    }
+    own = {normalise(f"{s.get('provider')}/{s.get('model')}") for s in _user_file(*key).data.get("sheets", [])}
     catalog = _catalog_for((key,))
     return {k: s for k, s in catalog.sheets.items() if normalise(k) in own}
 
@@ -415,9 +407,7 @@ def list_providers(extra_file: str | os.PathLike[str] | None = None) -> list[str
     return sorted({s.provider for s in load_price_catalog(extra_file).sheets.values()})
 
 
-def price_sheets(
-    provider: str | None = None, extra_file: str | os.PathLike[str] | None = None
-) -> list[PriceSheet]:
+def price_sheets(provider: str | None = None, extra_file: str | os.PathLike[str] | None = None) -> list[PriceSheet]:
     """All sheets, or one provider's (unknown provider -> UnknownNameError with the closest)."""
     sheets = list(load_price_catalog(extra_file).sheets.values())
     if provider is None:
@@ -446,9 +436,7 @@ _LIST_COLUMNS = (
 )
 
 
-def list_prices(
-    provider: str | None = None, extra_file: str | os.PathLike[str] | None = None
-) -> pd.DataFrame:
+def list_prices(provider: str | None = None, extra_file: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """One row per sheet (every field; the key columns first)."""
     rows = [s.to_dict() for s in price_sheets(provider, extra_file)]
     df = pd.DataFrame(rows)
@@ -472,9 +460,7 @@ def commitment_discounts(extra_file: str | os.PathLike[str] | None = None) -> di
     return dict(load_price_catalog(extra_file).commitment_discounts)
 
 
-def get_commitment_discount(
-    provider: str, extra_file: str | os.PathLike[str] | None = None
-) -> CommitmentDiscount:
+def get_commitment_discount(provider: str, extra_file: str | os.PathLike[str] | None = None) -> CommitmentDiscount:
     table = load_price_catalog(extra_file).commitment_discounts
     return lookup(table, "cloud", provider, [c.provider for c in table.values()])
 

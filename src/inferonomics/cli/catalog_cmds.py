@@ -20,9 +20,7 @@ from inferonomics.errors import ConfigError
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        "--set", help="What-if: replace a hardware figure, e.g. --set hbm_bandwidth_tb_s=10 (repeatable)."
-    ),
+    typer.Option("--set", help="What-if: replace a hardware figure, e.g. --set hbm_bandwidth_tb_s=10 (repeatable)."),
 ]
 HwFileOpt = Annotated[
     Path | None, typer.Option("--file", help="Your own hardware TOML (same format as the built-in catalog).")
@@ -181,9 +179,7 @@ def _figure_rows(obj: Any, unverified: tuple[str, ...], skip: set[str]) -> list[
 
 @app.command("hardware")
 def hardware_cmd(
-    name: Annotated[
-        str | None, typer.Argument(help="System or chip name (H100, gb200, tpu-v5e ...).")
-    ] = None,
+    name: Annotated[str | None, typer.Argument(help="System or chip name (H100, gb200, tpu-v5e ...).")] = None,
     set_: SetOpt = None,
     file: HwFileOpt = None,
     json_: JsonOpt = False,
@@ -338,16 +334,12 @@ def prices_cmd(
 
 @app.command("summary")
 def summary_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
-    ],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
     chips: Annotated[
         int | None, typer.Option("--chips", min=1, help="Chips to use (default: enough for the weights).")
     ] = None,
-    precision: Annotated[
-        str | None, typer.Option("--precision", help="Weight precision (default: native).")
-    ] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="Weight precision (default: native).")] = None,
     kv_precision: Annotated[str, typer.Option("--kv-precision", help="KV cache precision.")] = "bf16",
     set_: SetOpt = None,
     file: HwFileOpt = None,

@@ -31,9 +31,7 @@ def _breakdown_table(breakdown_ms: dict[str, float], title: str) -> Any:
 
 @app.command("predict")
 def predict_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
-    ],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name (e.g. h100_sxm).")],
     isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")],
     osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")],
@@ -49,28 +47,16 @@ def predict_cmd(
     ] = None,
     kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
     backend: Annotated[str, typer.Option("--backend", help="trtllm, vllm or sglang.")] = "vllm",
-    concurrency: Annotated[
-        float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")
-    ] = None,
+    concurrency: Annotated[float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")] = None,
     max_throughput: Annotated[
         bool, typer.Option("--max-throughput", help="Pick the batch that maximises throughput.")
     ] = False,
     mode: Annotated[str, typer.Option("--mode", help="agg or disagg.")] = "agg",
-    prefill_instances: Annotated[
-        int, typer.Option("--prefill-instances", help="disagg: prefill instances.")
-    ] = 1,
-    decode_instances: Annotated[
-        int, typer.Option("--decode-instances", help="disagg: decode instances.")
-    ] = 1,
-    prefill_tp: Annotated[
-        int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")
-    ] = None,
-    decode_tp: Annotated[
-        int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")
-    ] = None,
-    speculative_tokens: Annotated[
-        int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")
-    ] = 0,
+    prefill_instances: Annotated[int, typer.Option("--prefill-instances", help="disagg: prefill instances.")] = 1,
+    decode_instances: Annotated[int, typer.Option("--decode-instances", help="disagg: decode instances.")] = 1,
+    prefill_tp: Annotated[int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")] = None,
+    decode_tp: Annotated[int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")] = None,
+    speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
     acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
     set_: SetOpt = None,
     json_: JsonOpt = False,
@@ -135,9 +121,7 @@ def predict_cmd(
 
 @app.command("floor")
 def floor_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")
-    ],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
     context: Annotated[int, typer.Option("--context", help="Context length in tokens.")] = 4096,
     precision: Annotated[str | None, typer.Option("--precision", help="Weight format.")] = None,

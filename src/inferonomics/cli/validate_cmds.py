@@ -17,9 +17,7 @@ app.add_typer(validate_app, name="validate")
 def validate_serving_cmd(
     path: Annotated[Path, typer.Argument(help="CSV in the measured-serving schema (shared/data/README.md).")],
     json_: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-    rows_out: Annotated[
-        Path | None, typer.Option("--rows", help="Write per-row predictions to this CSV.")
-    ] = None,
+    rows_out: Annotated[Path | None, typer.Option("--rows", help="Write per-row predictions to this CSV.")] = None,
 ) -> None:
     """Median and p90 absolute percentage error of TTFT and TPOT, overall and per group, plus coverage."""
     from inferonomics.validate.serving import validate_serving
@@ -41,6 +39,4 @@ def validate_serving_cmd(
             rows.append([group, key, st["tpot"]["n"], pct(st["ttft"]), pct(st["tpot"])])
     console.print(table("validation", ["group", "value", "rows", "TTFT", "TPOT"], rows))
     if summary["skipped"]:
-        console.print(
-            table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]])
-        )
+        console.print(table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]]))

@@ -304,10 +304,7 @@ class StepTimeModel:
         bw = dep.system.chip.scaleup_bandwidth_gb_s * 1e9 or dep.system.intra_node_bandwidth_bytes_per_s
         e = float(m.hidden_size)
         f = float(m.intermediate_size or m.moe_intermediate_size * max(m.experts_per_token, 1))
-        if dep.tp_layout == "2d":
-            volume = 8.0 * tokens * e
-        else:
-            volume = 4.0 * e * (tokens * f) ** 0.5
+        volume = 8.0 * tokens * e if dep.tp_layout == "2d" else 4.0 * e * (tokens * f) ** 0.5
         return volume * ACTIVATION_BYTES / (n**0.5 * bw) + 4.0 * self._ar_tp.alpha_s * (tokens > 0)
 
     def iteration_time_s(

@@ -53,9 +53,16 @@ PAPER_CELLS: tuple[PopeCell, ...] = (
 
 
 def cell_deployment(cell: PopeCell) -> Deployment:
-    return Deployment(model=get_model(cell.model), system=get_hardware("tpu_v4"), tp=cell.chips,
-                      weight_precision=cell.weights, kv_precision="bf16", backend="jax", tp_layout=cell.layout,
-                      shard_kv_by_batch=True)
+    return Deployment(
+        model=get_model(cell.model),
+        system=get_hardware("tpu_v4"),
+        tp=cell.chips,
+        weight_precision=cell.weights,
+        kv_precision="bf16",
+        backend="jax",
+        tp_layout=cell.layout,
+        shard_kv_by_batch=True,
+    )
 
 
 def predict_cell(cell: PopeCell, calibration: Calibration | None = None) -> tuple[float, float]:
@@ -64,8 +71,9 @@ def predict_cell(cell: PopeCell, calibration: Calibration | None = None) -> tupl
     stm = StepTimeModel(dep, calibration)
     if cell.phase == "prefill":
         n = float(cell.batch * PROMPT_TOKENS)
-        latency = stm.iteration_time_s(n, cell.batch * PROMPT_TOKENS * (PROMPT_TOKENS + 1) / 2, 0.0, 0.0,
-                                       float(cell.batch))
+        latency = stm.iteration_time_s(
+            n, cell.batch * PROMPT_TOKENS * (PROMPT_TOKENS + 1) / 2, 0.0, 0.0, float(cell.batch)
+        )
         tokens = n
     else:
         steps = np.arange(DECODE_STEPS, dtype=np.float64)
@@ -77,8 +85,9 @@ def predict_cell(cell: PopeCell, calibration: Calibration | None = None) -> tupl
     return float(latency), float(mfu)
 
 
-def tpu_calibration(compute_eff: float, memory_eff: float, layer_s: float, knee_q: float,
-                    base: Calibration | None = None) -> Calibration:
+def tpu_calibration(
+    compute_eff: float, memory_eff: float, layer_s: float, knee_q: float, base: Calibration | None = None
+) -> Calibration:
     """`base` with every GEMM format at the given efficiencies and roofline knee, and a `jax` engine
     paying `layer_s` per layer per step (XLA fusions, collectives' synchronisation), no host overhead."""
     base = base or default_calibration()

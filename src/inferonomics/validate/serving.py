@@ -272,18 +272,14 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
         "rows": int(len(res)),
         "predicted": int(len(predicted)),
         "coverage": float(len(predicted) / len(res)) if len(res) else 0.0,
-        "skipped": [
-            {"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)
-        ],
+        "skipped": [{"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)],
         "ttft": _stats(predicted["ttft_ape"]),
         "tpot": _stats(predicted["tpot_ape"]),
         "groups": groups,
     }
 
 
-def validate_serving(
-    path: str | Path, calibration: Calibration | None = None
-) -> tuple[dict[str, Any], pd.DataFrame]:
+def validate_serving(path: str | Path, calibration: Calibration | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """Predict every row of the CSV at `path`; (summary, per-row frame)."""
     df = load_measured(path)
     res = predict_frame(df, calibration)
