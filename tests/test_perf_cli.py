@@ -154,3 +154,22 @@ def test_validate_serving_rejects_a_csv_without_the_schema(run_cli, tmp_path: Pa
     assert r.exit_code == 2 and "missing column" in r.stderr
     r = run_cli("validate", "serving", str(tmp_path / "nope.csv"))
     assert r.exit_code == 2 and "no such file" in r.stderr
+
+
+def test_validate_reads_models_missing_from_the_catalog_from_a_configs_folder(
+    run_cli, shared_data: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(shared_data / "measured" / "serving_h100_h200.csv")
+    row = df[df.model_path == "Qwen/Qwen3-32B"].iloc[:1].copy()
+    row["model_path"] = "Qwen/Qwen3-VL-8B-Instruct"  # a shared config the built-in catalog does not carry
+    path = tmp_path / "runs.csv"
+    row.to_csv(path, index=False)
+    without = json.loads(run_cli("validate", "serving", str(path), "--json").stdout)
+    assert without["predicted"] == 0 and "unknown model" in without["skipped"][0]["reason"]
+    r = run_cli("validate", "serving", str(path), "--configs", str(shared_data / "model_configs"), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["predicted"] == 1
+    bad = run_cli("validate", "serving", str(path), "--configs", str(tmp_path / "nope"))
+    assert bad.exit_code == 2 and "no such folder" in bad.stderr

@@ -18,11 +18,23 @@ def validate_serving_cmd(
     path: Annotated[Path, typer.Argument(help="CSV in the measured-serving schema (shared/data/README.md).")],
     json_: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     rows_out: Annotated[Path | None, typer.Option("--rows", help="Write per-row predictions to this CSV.")] = None,
+    configs: Annotated[
+        Path | None,
+        typer.Option(
+            "--configs",
+            help="Folder of Hugging Face configs (org--name_config.json) for models not in the "
+            "catalog; default: ../model_configs beside the CSV's folder, if present.",
+        ),
+    ] = None,
 ) -> None:
     """Median and p90 absolute percentage error of TTFT and TPOT, overall and per group, plus coverage."""
     from inferonomics.validate.serving import validate_serving
 
-    summary, res = validate_serving(path)
+    if configs is not None and not configs.is_dir():
+        from inferonomics.errors import InvalidInputError
+
+        raise InvalidInputError(f"--configs {configs}: no such folder")
+    summary, res = validate_serving(path, configs_dir=configs)
     if rows_out is not None:
         res.to_csv(rows_out, index=False)
     if json_:

@@ -120,16 +120,35 @@ class RowPlan:
     reason: str | None = None
 
 
-def plan_row(idx: Any, row: Any) -> RowPlan:
+BACKEND_ALIASES = {"tensorrt_llm": "trtllm", "tensorrt-llm": "trtllm", "trt-llm": "trtllm", "trt_llm": "trtllm"}
+
+
+def resolve_model(model_path: str, configs_dir: Path | None = None) -> Any:
+    """The catalog's model, else `configs_dir/<org>--<name>_config.json` (the shared data's layout)."""
+    from inferonomics.catalog.hf_config import load_hf_config
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.errors import UnknownNameError
+
+    try:
+        return get_model(model_path)
+    except UnknownNameError:
+        if configs_dir is not None:
+            candidate = configs_dir / (model_path.replace("/", "--") + "_config.json")
+            if candidate.is_file():
+                return load_hf_config(candidate)
+        raise
+
+
+def plan_row(idx: Any, row: Any, configs_dir: Path | None = None) -> RowPlan:
     """Turn one CSV row into deployments, or a reason it cannot be predicted."""
     from inferonomics.catalog.hardware_catalog import get_hardware
-    from inferonomics.catalog.model_catalog import get_model
 
     base = RowPlan(idx, str(row.get("mode", "agg")), None, None, 1, 1, 0.0, 0.0, 0.0)
     try:
-        model = get_model(str(row["model_path"]))
+        model = resolve_model(str(row["model_path"]), configs_dir)
         system = get_hardware(str(row["system"]))
-        backend = str(row["backend"]).lower()
+        backend = str(row["backend"]).strip().lower()
+        backend = BACKEND_ALIASES.get(backend, backend)
         precision = _precision_of(row)
         c = concurrency_of(row)
         if c is None or c < 1:
@@ -237,9 +256,12 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
     return out.reindex([p.index for p in plans])
 
 
-def predict_frame(df: pd.DataFrame, calibration: Calibration | None = None) -> pd.DataFrame:
-    """`df` with pred_ttft_ms, pred_tpot_ms, ttft_ape, tpot_ape and skip_reason columns added."""
-    plans = [plan_row(idx, row) for idx, row in df.iterrows()]
+def predict_frame(
+    df: pd.DataFrame, calibration: Calibration | None = None, configs_dir: Path | None = None
+) -> pd.DataFrame:
+    """`df` with pred_ttft_ms, pred_tpot_ms, ttft_ape, tpot_ape and skip_reason columns added. Models not
+    in the catalog are looked for as Hugging Face configs in `configs_dir`."""
+    plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
     for k in ("ttft", "tpot"):
@@ -279,8 +301,19 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
     }
 
 
-def validate_serving(path: str | Path, calibration: Calibration | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Predict every row of the CSV at `path`; (summary, per-row frame)."""
-    df = load_measured(path)
-    res = predict_frame(df, calibration)
+def default_configs_dir(csv_path: Path) -> Path | None:
+    """`../model_configs` beside the CSV's folder, as in the shared data (`data/measured`, `data/model_configs`)."""
+    candidate = csv_path.resolve().parent.parent / "model_configs"
+    return candidate if candidate.is_dir() else None
+
+
+def validate_serving(
+    path: str | Path, calibration: Calibration | None = None, configs_dir: str | Path | None = None
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Predict every row of the CSV at `path`; (summary, per-row frame). Models missing from the
+    catalog are read from `configs_dir` (default: a `model_configs` folder beside the CSV's folder)."""
+    p = Path(path)
+    df = load_measured(p)
+    configs = Path(configs_dir) if configs_dir is not None else default_configs_dir(p)
+    res = predict_frame(df, calibration, configs)
     return summarize(res), res
