@@ -210,6 +210,21 @@ def sweep(
     return pd.concat(frames, ignore_index=True)
 
 
+def require_deployments(
+    deps: list[Any], model: ModelSpec, system: System, tokens: int, max_chips: int, precision: str | None
+) -> None:
+    """`DoesNotFitError` saying how big the weights are when no candidate deployment holds a sequence."""
+    if deps:
+        return
+    w = model.weight_bytes(precision or model.native_precision)
+    raise DoesNotFitError(
+        f"{model.name} ({w / 1e9:.0f} GB of weights) with a {tokens}-token sequence fits on no deployment of up to "
+        f"{max_chips} {system.name} chips ({system.chip.hbm_gb:g} GB each); raise max_chips or use narrower weights",
+        w,
+        max_chips * system.chip.hbm_bytes,
+    )
+
+
 def frontier(
     model: ModelSpec | str,
     hardware: System | str,
@@ -261,16 +276,7 @@ def frontier(
         acceptance_rate=acceptance_rate,
         calibration=calibration,
     )
-    if not deps:
-        w = m.weight_bytes(precision or m.native_precision)
-        raise DoesNotFitError(
-            f"{m.name} ({w / 1e9:.0f} GB of weights) with a {isl + osl}-token sequence fits on no "
-            "deployment of "
-            f"up to {max_chips} {s.name} chips ({s.chip.hbm_gb:g} GB each); raise max_chips or use "
-            "narrower weights",
-            w,
-            max_chips * s.chip.hbm_bytes,
-        )
+    require_deployments(deps, m, s, isl + osl, max_chips, precision)
     pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
     pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
     fastest = pts.loc[pts["tokens_per_s_per_user"].idxmax()]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
-from inferonomics.errors import DoesNotFitError, InvalidInputError
+from inferonomics.errors import InvalidInputError
 
 MAX_SWEPT_POINTS = 1500
 """Frontier: at most this many swept (non-Pareto) points go to the chart."""
@@ -119,6 +119,7 @@ def fewest_chips_deployment(
     """The deployment with the fewest chips that holds one ISL + OSL sequence (widest TP among equals),
     picked from `economics.candidate_deployments`; used when the page leaves TP on "auto"."""
     from inferonomics.economics import candidate_deployments
+    from inferonomics.economics.frontier import require_deployments
 
     deps = candidate_deployments(
         model,
@@ -130,14 +131,7 @@ def fewest_chips_deployment(
         kv_precision=kv_precision,
         backend=backend,
     )
-    if not deps:
-        w = model.weight_bytes(precision or model.native_precision)
-        raise DoesNotFitError(
-            f"{model.name} ({w / 1e9:.0f} GB of weights) with a {isl + osl}-token sequence fits on no "
-            f"deployment of up to {max_chips} {system.name} chips; pick narrower weights or larger hardware",
-            w,
-            max_chips * system.chip.hbm_bytes,
-        )
+    require_deployments(deps, model, system, isl + osl, max_chips, precision)
     return min(deps, key=lambda d: (d.chips_per_replica, -d.tp, d.pp))
 
 
