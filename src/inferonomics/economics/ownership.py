@@ -13,6 +13,7 @@ annuity at a cost of capital (10%/yr here: an assumption, not an Epoch figure):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -148,10 +149,11 @@ class ChipHourCost:
 
 
 def capital_recovery_factor(rate_per_year: float, life_years: float) -> float:
-    """Annual payment per USD of capital repaid over `life_years` at `rate_per_year` (an annuity)."""
+    """Annual payment per USD of capital repaid over `life_years` at `rate_per_year` (an annuity):
+    r / (1 - (1 + r)^-n), written with expm1/log1p so that small rates do not cancel."""
     if abs(rate_per_year) < 1e-12:
         return 1.0 / life_years
-    return rate_per_year / (1.0 - (1.0 + rate_per_year) ** (-life_years))
+    return rate_per_year / -math.expm1(-life_years * math.log1p(rate_per_year))
 
 
 def rent_cost(system: System, usd_per_chip_hour: float | None = None) -> ChipHourCost:

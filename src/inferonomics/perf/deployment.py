@@ -73,6 +73,10 @@ class Deployment:
             )
         if not self.model.is_moe and self.moe_ep > 1:
             raise InvalidInputError(f"moe_ep > 1 needs an MoE model; {self.model.name} is dense")
+        if self.tp_layout == "1d" and not self.shard_kv_by_batch and self.model.num_heads % self.tp:
+            raise InvalidInputError(
+                f"tp ({self.tp}) must divide {self.model.name}'s {self.model.num_heads} attention heads"
+            )
         if self.pp > self.model.num_layers:
             raise InvalidInputError(f"pp ({self.pp}) exceeds the number of layers ({self.model.num_layers})")
         if self.tp_layout not in ("1d", "2d", "weight_gathered"):
