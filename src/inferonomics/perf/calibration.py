@@ -76,6 +76,8 @@ class EngineFit:
     moe_prefill_eff_scale: float = 1.0
     moe_decode_eff_scale: float = 1.0
     ttft_wait_scale: float = 1.0
+    request_overhead_s: float = 0.0
+    """Per-request time outside the iterations before the first token (API server, tokenisation, HTTP)."""
     wave_fraction: float = 0.0
     """Share of the closed loop's cohorts that move as one wave rather than spread over the loop."""
     prefill_token_budget: float = 8192.0

@@ -170,12 +170,13 @@ ENGINE_PARAMS = (
     "moe_decode_eff_scale",
     "ttft_wait_scale",
     "wave_fraction",
+    "request_overhead_s",
 )
-ENGINE_X0 = np.array([1.0, 10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.3])
-ENGINE_SCALE = np.array([1e-3, 1e-6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+ENGINE_X0 = np.array([1.0, 10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 10.0])
+ENGINE_SCALE = np.array([1e-3, 1e-6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e-3])
 ENGINE_BOUNDS = (
-    [0.0, 0.0, 0.05, 0.05, 0.3, 0.3, 0.3, 0.3, 0.0, 0.0],
-    [20.0, 200.0, 2.0, 2.0, 5.0, 3.0, 5.0, 5.0, 3.0, 1.0],
+    [0.0, 0.0, 0.05, 0.05, 0.3, 0.3, 0.3, 0.3, 0.0, 0.0, 0.0],
+    [20.0, 200.0, 2.0, 2.0, 5.0, 3.0, 5.0, 5.0, 3.0, 1.0, 500.0],
 )
 TTFT_WEIGHT = 0.4
 """Weight of log-TTFT residuals against log-TPOT ones: TTFT depends on how a benchmark's clients

@@ -100,7 +100,7 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, 0.0, 0.0, prefill_seqs))
         tpot = (decode_iters * tau_d + x * tau_p) / np.maximum(decode_iters, 1.0)
         own_prefill = chunks + ahead
-    ttft_server = stm.engine.ttft_wait_scale * tau_d + own_prefill * tau_p
+    ttft_server = stm.engine.request_overhead_s + stm.engine.ttft_wait_scale * tau_d + own_prefill * tau_p
     e2e_server = ttft_server + decode_iters * tpot
     lam = in_flight / e2e_server
     ttft = ttft_server + (c - in_flight) / lam
@@ -162,7 +162,8 @@ def disaggregated(
     link = max(sys.inter_node_bandwidth_bytes_per_s, 1e9) * prefill.deployment.chips_per_replica
     transfer = np.asarray(kv_bytes) / link + (sys.inter_node_latency_s or 10e-6)
     tau = np.asarray(decode.decode_step_time_s(np.maximum(c / decode_instances, 1.0), ctx))
-    ttft = service + transfer
+    overhead = prefill.engine.request_overhead_s
+    ttft = service + transfer + overhead
     lam = c / (ttft + decode_steps * tau)
     for _ in range(FIXED_POINT_ITERATIONS):
         lam_new = c / np.maximum(ttft + decode_steps * tau, 1e-9)
@@ -174,7 +175,7 @@ def disaggregated(
         wait = rho * service / (2.0 * (1.0 - rho))
         d = np.minimum(c, lam * decode_steps * tau) / decode_instances
         tau = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
-        ttft = service + wait + transfer
+        ttft = service + wait + transfer + overhead
         # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
         lam_cap = 0.95 * prefill_instances / service
         ttft = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau, ttft), ttft)
