@@ -11,7 +11,7 @@ j then waits for the j ahead of it and sees the n - 1 - j behind it. With w the 
 regime (fitted per engine; the discrete-event simulator shows both regimes),
 
     x = (n - 1) k (1 - w / 2)    prefill iterations inside a request's decode phase,
-    TTFT = (wait for the iteration in progress) + (k + w (n - 1) k / 2) x tau_prefill,
+    TTFT = (frontend overhead) + (wait for the iteration in progress) + (k + w (n - 1) k / 2) x tau_prefill,
     TPOT = [(OSL - 1 - x) tau_decode + x tau_prefill] / (OSL - 1),
     lambda = C / (TTFT + (OSL - 1) x TPOT).
 
