@@ -131,30 +131,44 @@ def gemm_time_s(
     return GemmKernel.prepare(chip, precision, cal).time_s(np.asarray(m, dtype=np.float64), n, k, count, launches)
 
 
+SRAM_TO_HBM_BANDWIDTH = 10.0
+"""Assumed on-chip SRAM bandwidth as a multiple of HBM bandwidth for the SRAM-resident KV what-if
+(H100: ~33 TB/s L2 vs 3.35 TB/s HBM, NVIDIA Hopper tuning guide / microbenchmarks)."""
+
+
 def decode_attention_time_s(
-    kv_bytes: ArrayLike, work_items: ArrayLike, flops: ArrayLike, chip: Chip, cal: Calibration
-) -> np.ndarray:
-    """One layer's decode attention on one chip: read `kv_bytes` of cache over `work_items`
-    (sequence, KV-head) pairs; the kernel needs enough of them to fill the chip."""
+    kv_bytes: Any,
+    work_items: Any,
+    flops: Any,
+    chip: Chip,
+    cal: Calibration,
+    layers: float = 1.0,
+    launch_scale: float = 1.0,
+    sram_bytes: float = 0.0,
+) -> Any:
+    """Decode attention of `layers` layers on one chip: read `kv_bytes` of cache (all those layers) over
+    `work_items` (sequence, KV-head) pairs, which must be enough to fill the chip (occupancy
+    w / (w + w_half)); `sram_bytes` of the cache may be served from on-chip SRAM (what-if)."""
     a = cal.attention
-    w = np.asarray(work_items, dtype=np.float64)
-    occupancy = w / (w + a.decode_work_half)
-    tm = np.asarray(kv_bytes, dtype=np.float64) / (
-        chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * np.maximum(occupancy, 1e-9)
-    )
-    tc = np.asarray(flops, dtype=np.float64) / (chip.peak_flops_per_s("bf16") * 0.5)
-    return np.where(w > 0, a.decode_t0_s + np.maximum(tm, tc), 0.0)
+    occupancy = vmax(safe_div(work_items, work_items + a.decode_work_half), 1e-9)
+    bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * occupancy
+    tm = kv_bytes / bw
+    if sram_bytes > 0:
+        resident = vmin(kv_bytes, sram_bytes)
+        tm = (kv_bytes - resident) / bw + resident / (bw * SRAM_TO_HBM_BANDWIDTH)
+    tc = flops / (chip.peak_flops_per_s("bf16") * 0.5)
+    return (a.decode_t0_s * launch_scale * layers + vmax(tm, tc)) * (work_items > 0)
 
 
-def prefill_attention_time_s(flops: ArrayLike, seq_tokens: ArrayLike, chip: Chip, cal: Calibration) -> np.ndarray:
-    """One layer's prefill (context) attention on one chip: causal FLOPs at an efficiency that grows
+def prefill_attention_time_s(
+    flops: Any, seq_tokens: Any, chip: Chip, cal: Calibration, layers: float = 1.0, launch_scale: float = 1.0
+) -> Any:
+    """Prefill (context) attention of `layers` layers on one chip: causal FLOPs at an efficiency that grows
     with the sequence length s as s / (s + s_half) (short sequences do not fill the tensor cores)."""
     a = cal.attention
-    s = np.asarray(seq_tokens, dtype=np.float64)
-    eff = a.prefill_compute_eff * s / (s + a.prefill_s_half)
-    f = np.asarray(flops, dtype=np.float64)
-    t = a.prefill_t0_s + f / (chip.peak_flops_per_s("bf16") * np.maximum(eff, 1e-9))
-    return np.where(f > 0, t, 0.0)
+    eff = a.prefill_compute_eff * safe_div(seq_tokens, seq_tokens + a.prefill_s_half)
+    t = a.prefill_t0_s * launch_scale * layers + flops / (chip.peak_flops_per_s("bf16") * vmax(eff, 1e-9))
+    return t * (flops > 0)
 
 
 _BYTES_FACTOR = {
@@ -226,14 +240,3 @@ class CollectiveKernel:
         msg = message_bytes
         t = self.alpha_s + self.inter_alpha_s + msg * (self.bytes_factor_per_bw + self.inter_bytes_per_bw)
         return t * (msg > 0)
-
-
-def collective_time_s(op: str, n: int, message_bytes: ArrayLike, system: System, cal: Calibration) -> np.ndarray:
-    """Time of one collective over `n` chips of `system` on a message of `message_bytes`.
-
-    Inside the scale-up domain: alpha + bytes x f(n) / bus bandwidth, NCCL's cost model (nccl-tests
-    PERFORMANCE.md), with alpha and bus bandwidth from the reference system's tables scaled by the
-    system's catalog latency and bandwidth. Across domains a second, inter-node stage is added at the
-    system's inter-node latency and per-chip bandwidth.
-    """
-    return CollectiveKernel.prepare(op, n, system, cal).time_s(np.asarray(message_bytes, dtype=np.float64))

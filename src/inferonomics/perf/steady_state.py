@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from inferonomics.perf.deployment import Deployment
-from inferonomics.perf.memory import kv_bytes_per_sequence_per_chip, memory_use
+from inferonomics.perf.memory import kv_bytes_per_sequence_per_chip
 from inferonomics.perf.step import StepTimeModel
 
 FIXED_POINT_ITERATIONS = 60
@@ -199,8 +198,3 @@ def disaggregated(
         prefill_tokens_per_iteration=np.zeros_like(c),
         breakdown=bd,
     )
-
-
-def peak_memory(dep: Deployment, concurrency: float, isl: float, osl: float) -> Any:
-    """Memory per chip with every client's sequence at its longest (ISL + OSL)."""
-    return memory_use(dep, concurrency / dep.replicas, isl + osl)

@@ -27,7 +27,14 @@ from inferonomics.catalog.model_figures import attention_flops_per_token, param_
 from inferonomics.catalog.models import KV_LAYER_KINDS
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
-from inferonomics.perf.kernels import CollectiveKernel, GemmKernel, safe_div, vmax, vmin
+from inferonomics.perf.kernels import (
+    CollectiveKernel,
+    GemmKernel,
+    decode_attention_time_s,
+    prefill_attention_time_s,
+    safe_div,
+    vmax,
+)
 from inferonomics.perf.memory import (
     kv_bytes_per_token_per_chip,
     kv_capacity_tokens,
@@ -37,9 +44,6 @@ from inferonomics.perf.memory import (
 )
 
 ACTIVATION_BYTES = 2.0
-SRAM_TO_HBM_BANDWIDTH = 10.0
-"""Assumed on-chip SRAM bandwidth as a multiple of HBM bandwidth for the SRAM-resident KV what-if
-(H100: ~33 TB/s L2 vs 3.35 TB/s HBM, NVIDIA Hopper tuning guide / microbenchmarks)."""
 
 
 class _PiecewiseLinear:
@@ -170,7 +174,6 @@ class StepTimeModel:
         self._p2p = CollectiveKernel.prepare("all_gather", 2 if dep.pp > 1 else 1, system, cal)
         self._hbm = chip.hbm_bandwidth_bytes_per_s
         self._sram_bytes = chip.sram_bytes
-        self._bf16_peak = chip.peak_flops_per_s("bf16")
         self._ridge = self._gemm_w.peak_flops_per_s * self._gemm_w.weight_bytes / (2.0 * self._hbm)
 
     # ------------------------------------------------------------------------------------------------
@@ -240,25 +243,31 @@ class StepTimeModel:
         # --- attention kernels ------------------------------------------------------------------------
         # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
         # ModelSpec.kv_bytes counts them); prefill runs the causal score/value FLOPs of its chunk.
-        a = cal.attention
         seqs_rank = d_seq / (adp * pp)
         work = seqs_rank * s.kv_heads_per_chip
-        occupancy = vmax(safe_div(work, work + a.decode_work_half), 1e-9)
         mean_ctx = safe_div(d_ctx, d_seq) + (verify - 1.0)
         kv_read = seqs_rank * self._kv_bytes(mean_ctx) / (s.kv_shards * pp)
-        kv_bw = self._hbm * a.decode_memory_eff * occupancy
-        kv_time = kv_read / kv_bw
-        if dep.kv_in_sram and self._sram_bytes > 0:
-            resident = vmin(kv_read, self._sram_bytes)
-            kv_time = (kv_read - resident) / kv_bw + resident / (kv_bw * SRAM_TO_HBM_BANDWIDTH)
-        dec_attn = (a.decode_t0_s * eng.launch_scale * s.n_mixer * frac + kv_time) * (work > 0)
+        dec_attn = decode_attention_time_s(
+            kv_read,
+            work,
+            0.0,
+            self.deployment.system.chip,
+            cal,
+            layers=s.n_mixer * frac,
+            launch_scale=eng.launch_scale,
+            sram_bytes=self._sram_bytes if dep.kv_in_sram else 0.0,
+        )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
         pre_flops = self._attn_flops(mean_span) * p_tok / (dep.tp * adp * pp)
-        eff = a.prefill_compute_eff * safe_div(chunk, chunk + a.prefill_s_half)
-        pre_attn = (
-            a.prefill_t0_s * eng.launch_scale * s.n_kv_layers * frac + pre_flops / (self._bf16_peak * vmax(eff, 1e-9))
-        ) * (pre_flops > 0)
+        pre_attn = prefill_attention_time_s(
+            pre_flops,
+            chunk,
+            self.deployment.system.chip,
+            cal,
+            layers=s.n_kv_layers * frac,
+            launch_scale=eng.launch_scale,
+        )
         pre_attn = pre_attn * eng.prefill_eff_scale
 
         # --- collectives ------------------------------------------------------------------------------
