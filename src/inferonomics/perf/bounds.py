@@ -78,6 +78,8 @@ class Floors:
         return self.latency_floor_s_per_token * self.latency_floor_chips / self.cost_floor_chip_s_per_token
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain figures; USD figures are null (with a note) when the chip has no price to apply."""
+        priced = self.usd_per_chip_hour > 0
         return {
             "model": self.model,
             "hardware": self.hardware,
@@ -90,15 +92,21 @@ class Floors:
                 "chips": self.latency_floor_chips,
                 "terms_ms": {k: v * 1e3 for k, v in self.latency_floor_terms_s.items()},
                 "ms_per_token_by_chips": {str(n): t * 1e3 for n, t in self.latency_by_chips.items()},
-                "usd_per_mtok": self.single_user_usd_per_mtok,
+                "usd_per_mtok": self.single_user_usd_per_mtok if priced else None,
             },
             "cost_floor": {
-                "usd_per_mtok": self.cost_floor_usd_per_mtok,
+                "usd_per_mtok": self.cost_floor_usd_per_mtok if priced else None,
                 "chip_s_per_token": self.cost_floor_chip_s_per_token,
                 "bound": self.cost_floor_bound,
-                "usd_per_chip_hour": self.usd_per_chip_hour,
+                "usd_per_chip_hour": self.usd_per_chip_hour if priced else None,
             },
             "single_user_to_batched_cost_ratio": self.single_user_to_batched_cost_ratio,
+            "notes": []
+            if priced
+            else [
+                f"no rental price for {self.hardware} in the catalog: give usd_per_chip_hour "
+                "for USD figures (chip-seconds per token are shown)"
+            ],
         }
 
 

@@ -119,8 +119,7 @@ def kv_free_bytes_per_chip(dep: Deployment, cal: Calibration | None = None) -> f
 
 def kv_capacity_tokens(dep: Deployment, cal: Calibration | None = None) -> int:
     """Tokens of KV the whole replica can hold after weights, activations and reserve (0 if none)."""
-    m = memory_use(dep, 0, 0, cal)
-    free = m.capacity_bytes - m.weights_bytes - m.activations_bytes - m.reserve_bytes
+    free = kv_free_bytes_per_chip(dep, cal)
     per_token = kv_bytes_per_token_per_chip(dep)
     if free <= 0:
         return 0
@@ -131,8 +130,7 @@ def kv_capacity_tokens(dep: Deployment, cal: Calibration | None = None) -> int:
 
 def max_sequences(dep: Deployment, context_tokens: float, cal: Calibration | None = None) -> int:
     """Largest number of sequences of `context_tokens` the replica can hold at once."""
-    m = memory_use(dep, 0, 0, cal)
-    free = m.capacity_bytes - m.weights_bytes - m.activations_bytes - m.reserve_bytes
+    free = kv_free_bytes_per_chip(dep, cal)
     per_seq = float(kv_bytes_per_sequence_per_chip(dep, context_tokens))
     if free <= 0:
         return 0
