@@ -18,6 +18,7 @@ pp x stage-time. Every term is a roofline or a latency fitted on kernel tables (
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,19 @@ class _Shapes:
     lm_head_n: float
     kv_shards: int
     kv_heads_per_chip: float
+
+
+def _pope_torus(n: int, e: float, f: float) -> tuple[int, int, int]:
+    """(x, y, z) of a TPU v4 slice of `n` chips in Pope et al.'s 2D layout: the Cloud TPU slice shapes
+    (2x2x2, 2x2x4, 2x4x4, 4x4x4, 4x4x8, ...: powers of two, as even as possible) with x the torus axis
+    closest to the optimum of the 2D weight-stationary layout, X = sqrt(n E / F) (sec. 3.2.2); y and z
+    are the other two axes. 64 chips: 4 x (4x4); 16: 2 x (2x4); 8: 2 x (2x2)."""
+    k = max(round(math.log2(max(n, 1))), 0)
+    shape = sorted(2 ** (k // 3 + (1 if i < k % 3 else 0)) for i in range(3))
+    opt = math.log2(max(math.sqrt(n * e / f), 1.0))
+    i = min(range(3), key=lambda j: (abs(math.log2(shape[j]) - opt), -shape[j]))
+    y, z = (shape[j] for j in range(3) if j != i)
+    return shape[i], y, z
 
 
 class StepTimeModel:
@@ -303,18 +317,47 @@ class StepTimeModel:
         }
 
     def _pope_layout_comm_s(self, tokens: Any) -> Any:
-        """Per-layer communication of Pope et al.'s feed-forward layouts (sec. 3.2.1-3.2.3), for T = B x L
-        tokens, E = d_model, F = d_ff, n chips, bandwidth per chip (their 270 GB/s ICI for TPU v4), volumes
-        in elements of 2 bytes (bf16): 2D weight-stationary 8 T E / (sqrt(n) bw), weight-gathered
-        4 E sqrt(T F) / (sqrt(n) bw), plus one collective latency per all-gather/reduce-scatter (4)."""
+        """Per-layer communication of Pope et al.'s feed-forward layouts (sec. 3.2.1-3.2.3) on a TPU v4
+        torus, for T = B x L tokens, E = d_model, F = d_ff, n chips in an x, y, z slice (`_pope_torus`).
+
+        Volumes (elements of 2 bytes, bf16), per chip: the 2D weight-stationary layout all-gathers the
+        input over yz and reduce-scatters the output over yz (2 T E / X), and reduce-scatters / all-gathers
+        the hidden activations over x (2 T F / YZ) (sec. 3.2.2; at the optimal X = sqrt(n E / F) the sum is
+        their 8 T E / sqrt(n)); the weight-gathered XYZ layout all-gathers weights over all n chips,
+        4 E sqrt(T F) / sqrt(n) (sec. 3.2.3).
+
+        Bandwidth: Pope's 270 GB/s per chip (chip.scaleup_bandwidth_gb_s) is six ICI links of 45 GB/s
+        each way (+-x, +-y, +-z). A bidirectional ring collective over one torus axis uses only that axis'
+        two links, so a collective over x moves at 2/6 of 270 GB/s and one over yz (y and z at once) at
+        4/6; Pope's formulas, which divide by the full 270 GB/s, are the bound with every link busy.
+
+        Latency: ring collectives go axis by axis on the torus, (d - 1) hops per axis of size d, each hop
+        paying the collective step latency (the system's ICI latency x the engine's fitted
+        allreduce_latency_scale); four collectives per layer in the 2D layout (two over x, two over yz),
+        two (all-gather of the weights in and out) over xyz in the weight-gathered layout. This is what
+        makes the fixed cost per layer grow with the slice: 18 hops at 64 chips (4 x 4x4), 10 at 16."""
         dep = self.deployment
         m = dep.model
-        n = float(dep.tp)
-        bw = dep.system.chip.scaleup_bandwidth_gb_s * 1e9 or dep.system.intra_node_bandwidth_bytes_per_s
+        n = int(dep.tp)
         e = float(m.hidden_size)
         f = float(m.intermediate_size or m.moe_intermediate_size * max(m.experts_per_token, 1))
-        volume = 8.0 * tokens * e if dep.tp_layout == "2d" else 4.0 * e * (tokens * f) ** 0.5
-        return volume * ACTIVATION_BYTES / (n**0.5 * bw) + 4.0 * self._ar_tp.alpha_s * (tokens > 0)
+        link_bw = (dep.system.chip.scaleup_bandwidth_gb_s * 1e9 or dep.system.intra_node_bandwidth_bytes_per_s) / 6.0
+        x, y, z = _pope_torus(n, e, f)
+
+        def links(*axes: int) -> float:
+            return 2.0 * sum(1 for d in axes if d > 1)
+
+        def hops(*axes: int) -> int:
+            return sum(d - 1 for d in axes)
+
+        if dep.tp_layout == "2d":
+            yz = n // x
+            t_bw = 2.0 * tokens * f / yz / (links(x) * link_bw) + 2.0 * tokens * e / x / (links(y, z) * link_bw)
+            n_hops = 2 * hops(x) + 2 * hops(y, z)
+        else:
+            t_bw = 4.0 * e * (tokens * f) ** 0.5 / (n**0.5 * links(x, y, z) * link_bw)
+            n_hops = 2 * hops(x, y, z)
+        return t_bw * ACTIVATION_BYTES + n_hops * self._ar_tp.alpha_s * (tokens > 0)
 
     def iteration_time_s(
         self,
