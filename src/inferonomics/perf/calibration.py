@@ -21,28 +21,38 @@ CALIBRATION_FILE = Path(__file__).parent / "data" / "calibration.json"
 class GemmFit:
     """t = t0 + (tc^q + tm^q)^(1/q): a smooth maximum of the compute and memory rooflines.
 
-    tc = FLOPs / (peak x compute_eff), tm = bytes / (HBM bandwidth x memory_eff). q -> infinity is
-    the plain roofline; a finite q rounds the knee where small-M GEMMs sit.
+    tc = FLOPs / (peak x compute_eff x T / (T + tile_half)), tm = bytes / (HBM bandwidth x memory_eff x
+    n / (n + n_half)). q -> infinity is the plain roofline; a finite q rounds the knee where small-M
+    GEMMs sit. T = max(m / 128, 1) x max(n / 128, 1) output tiles (continuous, so time stays monotone
+    in m): a GEMM with fewer tiles than the chip has SMs leaves tensor cores idle; a narrow weight matrix
+    (small n) is streamed by few thread blocks and does not reach HBM bandwidth (split-K only partly
+    recovers it). Both fitted on the kernel tables.
     """
 
     compute_eff: float = 0.75
     memory_eff: float = 0.8
     t0_s: float = 5e-6
     q: float = 3.0
+    tile_half: float = 0.0
+    n_half: float = 0.0
 
 
 @dataclass(frozen=True)
 class AttentionFit:
-    """Decode attention: t = t0 + KV bytes / (BW x memory_eff x occupancy), occupancy = w / (w + w_half)
-    with w the number of (sequence, KV head) work items; prefill attention: t = t0 + FLOPs / (peak x
-    compute_eff x s / (s + s_half)) for sequences of s tokens."""
+    """Decode attention: t = t0 + r x c_row + KV bytes / (BW x memory_eff x occupancy), occupancy =
+    w / (w + w_half) with w the number of (sequence, KV head) work items and r the (sequence, query head)
+    rows, each paying a fixed setup and softmax cost c_row; prefill attention: t = t0 + r x c_row +
+    FLOPs / (peak x compute_eff x s / (s + s_half)) for sequences of s tokens, r = (token, query head)
+    rows (softmax, masking and rescaling work that does not run on the tensor cores)."""
 
     decode_memory_eff: float = 0.7
     decode_t0_s: float = 8e-6
     decode_work_half: float = 8.0
+    decode_row_s: float = 0.0
     prefill_compute_eff: float = 0.5
     prefill_t0_s: float = 10e-6
     prefill_s_half: float = 512.0
+    prefill_row_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,11 @@ def gemm_kernel_class(precision: str, chip: Chip) -> tuple[str, float, float]:
 
 
 def _fit_for(cal: Calibration, kernel_class: str) -> GemmFit:
+    """The fitted GEMM family for a kernel class, else the nearest measured one. Native FP4 (Blackwell
+    NVFP4/MXFP4) scales its blocks in the tensor cores, so it follows the per-tensor FP8 kernels rather
+    than Hopper's software block-scaled FP8."""
     fallbacks = {
-        "fp4": ("fp4", "fp8_block", "fp8"),
+        "fp4": ("fp4", "fp8", "fp8_block"),
         "w4_dequant": ("w4_dequant", "bf16"),
         "w8_dequant": ("w8_dequant", "bf16"),
         "fp8_block": ("fp8_block", "fp8"),
@@ -71,6 +74,10 @@ def safe_div(a: Any, b: Any) -> Any:
     if isinstance(b, float):
         return a / b if b != 0.0 else a * 0.0
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
+
+
+GEMM_TILE = 128.0
+"""Output tile edge of the tensor-core GEMM kernels (CUTLASS/cuBLAS 128 x 128 tiles on Hopper)."""
 
 
 def smooth_roofline(tc: Any, tm: Any, q: float) -> Any:
@@ -102,9 +109,17 @@ class GemmKernel:
         return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, fit)
 
     def time_s(
-        self, m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike = 1.0, launches: ArrayLike = 1.0
+        self,
+        m: ArrayLike,
+        n: ArrayLike,
+        k: ArrayLike,
+        count: ArrayLike = 1.0,
+        launches: ArrayLike = 1.0,
+        grouped: ArrayLike = 1.0,
     ) -> np.ndarray:
         """Time of `count` GEMMs (m x k) @ (k x n) issued as `launches` kernels; 0 where m == 0.
+        `grouped` of them run side by side in one kernel (MoE experts), which multiplies the tiles and
+        the weight columns in flight (the occupancy terms of `GemmFit`).
 
         Bytes: weights k x n in the format, activations in and out. Smooth roofline plus launch cost.
         """
@@ -113,6 +128,11 @@ class GemmKernel:
         bytes_ = (k * n * self.weight_bytes + m * k * self.activation_bytes + m * n * 2.0) * count
         tc = flops / (self.peak_flops_per_s * fit.compute_eff)
         tm = bytes_ / (self.hbm_bytes_per_s * fit.memory_eff)
+        if fit.tile_half > 0.0:  # tile parallelism (see GemmFit)
+            tiles = vmax(m / GEMM_TILE, 1.0) * vmax(n / GEMM_TILE, 1.0) * grouped
+            tc = tc * (1.0 + safe_div(fit.tile_half, tiles))
+        if fit.n_half > 0.0:
+            tm = tm * (1.0 + safe_div(fit.n_half, n * grouped))
         t = fit.t0_s * launches + smooth_roofline(tc, tm, fit.q)
         return t * (m > 0)
 
@@ -145,10 +165,12 @@ def decode_attention_time_s(
     layers: float = 1.0,
     launch_scale: float = 1.0,
     sram_bytes: float = 0.0,
+    query_rows: Any = 0.0,
 ) -> Any:
     """Decode attention of `layers` layers on one chip: read `kv_bytes` of cache (all those layers) over
     `work_items` (sequence, KV-head) pairs, which must be enough to fill the chip (occupancy
-    w / (w + w_half)); `sram_bytes` of the cache may be served from on-chip SRAM (what-if)."""
+    w / (w + w_half)), plus a fixed cost per (sequence, query head) row of each layer (`query_rows`,
+    summed over the layers); `sram_bytes` of the cache may be served from on-chip SRAM (what-if)."""
     a = cal.attention
     occupancy = vmax(safe_div(work_items, work_items + a.decode_work_half), 1e-9)
     bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * occupancy
@@ -157,17 +179,26 @@ def decode_attention_time_s(
         resident = vmin(kv_bytes, sram_bytes)
         tm = (kv_bytes - resident) / bw + resident / (bw * SRAM_TO_HBM_BANDWIDTH)
     tc = flops / (chip.peak_flops_per_s("bf16") * 0.5)
-    return (a.decode_t0_s * launch_scale * layers + vmax(tm, tc)) * (work_items > 0)
+    rows = query_rows * a.decode_row_s
+    return (a.decode_t0_s * launch_scale * layers + rows + vmax(tm, tc)) * (work_items > 0)
 
 
 def prefill_attention_time_s(
-    flops: Any, seq_tokens: Any, chip: Chip, cal: Calibration, layers: float = 1.0, launch_scale: float = 1.0
+    flops: Any,
+    seq_tokens: Any,
+    chip: Chip,
+    cal: Calibration,
+    layers: float = 1.0,
+    launch_scale: float = 1.0,
+    query_rows: Any = 0.0,
 ) -> Any:
     """Prefill (context) attention of `layers` layers on one chip: causal FLOPs at an efficiency that grows
-    with the sequence length s as s / (s + s_half) (short sequences do not fill the tensor cores)."""
+    with the sequence length s as s / (s + s_half) (short sequences do not fill the tensor cores), plus
+    a fixed cost per (token, query head) row of each layer (`query_rows`, summed over the layers)."""
     a = cal.attention
     eff = a.prefill_compute_eff * safe_div(seq_tokens, seq_tokens + a.prefill_s_half)
     t = a.prefill_t0_s * launch_scale * layers + flops / (chip.peak_flops_per_s("bf16") * vmax(eff, 1e-9))
+    t = t + query_rows * a.prefill_row_s
     return t * (flops > 0)
 
 

@@ -2,18 +2,25 @@
 
 This is how serving benchmarks are run (and how the measured data was taken). The engine admits
 waiting prompts first come, first served, up to its token budget B per iteration, so requests enter
-in cohorts of g = min(C, B // ISL); a cohort's prefill takes k = ceil(g x ISL / B) iterations that
-also carry the decode step of the sequences already decoding (engines that mix prefill and decode:
-TensorRT-LLM, vLLM) or stall them (SGLang's default separate prefill batches). The n = C / g cohorts
-either spread over the loop, so that the other n - 1 prefills fall into each request's decode phase,
-or move as one wave (all clients started together and identical requests finish together): cohort
-j then waits for the j ahead of it and sees the n - 1 - j behind it. With w the share of the wave
-regime (fitted per engine; the discrete-event simulator shows both regimes),
+in cohorts of g prompts; a cohort's prefill takes k = ceil(g x ISL / B) iterations that also carry the
+decode step of the sequences already decoding (engines that mix prefill and decode: TensorRT-LLM,
+vLLM) or stall them (SGLang's default separate prefill batches). The loop runs in one of two regimes:
 
-    x = (n - 1) k (1 - w / 2)    prefill iterations inside a request's decode phase,
-    TTFT = (frontend overhead) + (wait for the iteration in progress) + (k + w (n - 1) k / 2) x tau_prefill,
+- spread: the clients' requests are spread over the loop. About a = C / (OSL - 1 + k) prompts arrive
+  per iteration, so an iteration that admits prompts admits a Poisson count given at least one,
+  g = a / (1 - e^-a) (one prompt at low load, a budget-full cohort at high load); a request waits for
+  no other prefill, and the other n - 1 cohorts' prefills (n = C / g) fall into its decode phase;
+- synchronised (all clients started together, identical requests finish together): cohorts fill the
+  budget, g = min(C, B // ISL), and when they start together cohort j waits for the j ahead of it.
+
+With x = (n - 1) k the prefill iterations inside a request's decode phase (the other cohorts' prefills
+come round once per cycle) and a the ones it waits for (0 spread, (n - 1) k / 2 synchronised),
+
+    TTFT = (frontend overhead) + (wait for the iteration in progress) + (k + a) x tau_prefill,
     TPOT = [(OSL - 1 - x) tau_decode + x tau_prefill] / (OSL - 1),
-    lambda = C / (TTFT + (OSL - 1) x TPOT).
+    lambda = C / (TTFT + (OSL - 1) x TPOT),
+
+and the prediction is the engine's fitted share w of the synchronised regime plus 1 - w of the spread one.
 
 The simulator (`inferonomics.serving`) plays the loop out iteration by iteration and agrees with this
 closed form on TPOT and throughput within 5% (tests/test_serving_steady_state.py).
@@ -56,29 +63,87 @@ MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
 
 
 def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
-    """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast)."""
+    """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast): the
+    engine's fitted share `wave_fraction` of the synchronised regime plus the rest of the spread one
+    (see the module docstring)."""
     dep = stm.deployment
     c, i, o = np.broadcast_arrays(
         np.asarray(concurrency, dtype=np.float64),
         np.asarray(isl, dtype=np.float64),
         np.asarray(osl, dtype=np.float64),
     )
-    tps = dep.tokens_per_step
-    ctx = i + o / 2.0  # mean context of a sequence in its decode phase
     budget = stm.engine.prefill_token_budget * dep.attention_dp
     in_flight = np.minimum(c, _max_in_flight(stm, i + o))
+    decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
+    full_group = np.clip(np.floor(budget / i), 1.0, in_flight)
+    # Spread regime: arrivals fall independently over a cycle of ~decode_iters + 1 iterations, so an
+    # iteration that admits prompts admits a Poisson count conditioned on >= 1: a / (1 - e^-a).
+    arrivals = in_flight / (decode_iters + np.ceil(i / budget))
+    spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, full_group)
+    wave = stm.engine.wave_fraction
+    spread = _regime(stm, c, i, o, in_flight, spread_group, budget, decode_iters, startup_wait=False)
+    if wave <= 0.0:
+        return spread
+    synced = _regime(stm, c, i, o, in_flight, full_group, budget, decode_iters, startup_wait=True)
+    return _blend(synced, spread, wave, c, o)
+
+
+def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+    """The synchronised regime once started: budget-full cohorts that no longer wait for each other
+    (what a jitter-free simulation of clients started together settles into)."""
+    dep = stm.deployment
+    c, i, o = np.broadcast_arrays(
+        np.asarray(concurrency, dtype=np.float64),
+        np.asarray(isl, dtype=np.float64),
+        np.asarray(osl, dtype=np.float64),
+    )
+    budget = stm.engine.prefill_token_budget * dep.attention_dp
+    in_flight = np.minimum(c, _max_in_flight(stm, i + o))
+    decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
     group = np.clip(np.floor(budget / i), 1.0, in_flight)
+    return _regime(stm, c, i, o, in_flight, group, budget, decode_iters, startup_wait=False)
+
+
+def _blend(a: SteadyState, b: SteadyState, w: float, clients: np.ndarray, osl: np.ndarray) -> SteadyState:
+    """Share w of regime a and 1 - w of b: times blend, the rate follows from them (Little's law)."""
+    ttft = w * a.ttft_s + (1.0 - w) * b.ttft_s
+    tpot = w * a.tpot_s + (1.0 - w) * b.tpot_s
+    lam = clients / (ttft + np.maximum(osl - 1.0, 0.0) * tpot)
+    return SteadyState(
+        ttft_s=ttft,
+        tpot_s=tpot,
+        requests_per_s=lam,
+        output_tokens_per_s=lam * osl,
+        decode_batch=a.decode_batch,
+        iteration_s=w * a.iteration_s + (1.0 - w) * b.iteration_s,
+        prefill_tokens_per_iteration=w * a.prefill_tokens_per_iteration + (1.0 - w) * b.prefill_tokens_per_iteration,
+        breakdown={k: w * a.breakdown[k] + (1.0 - w) * b.breakdown[k] for k in a.breakdown},
+    )
+
+
+def _regime(
+    stm: StepTimeModel,
+    c: np.ndarray,
+    i: np.ndarray,
+    o: np.ndarray,
+    in_flight: np.ndarray,
+    group: np.ndarray,
+    budget: float,
+    decode_iters: np.ndarray,
+    startup_wait: bool,
+) -> SteadyState:
+    """One regime of the loop with prompts admitted in cohorts of `group` (see the module docstring)."""
+    dep = stm.deployment
+    tps = dep.tokens_per_step
+    ctx = i + o / 2.0  # mean context of a sequence in its decode phase
     chunks = np.ceil(group * i / budget)
-    decode_iters = np.maximum(o - 1.0, 0.0) / tps
     cohorts = in_flight / group
     prefill_iters = cohorts * chunks  # iterations that carry a prefill chunk, per cycle of the loop
-    # Cohorts either spread over the loop (the other n - 1 prefills fall in each decode phase) or move
-    # as one wave (cohort j waits for the j ahead of it and sees the n - 1 - j behind it): `wave` is
-    # the engine's fitted share of the second regime; the simulator shows both (see module doc).
-    wave = stm.engine.wave_fraction
     behind = prefill_iters - chunks
-    others = behind * (1.0 - wave / 2.0)
-    ahead = wave * behind / 2.0
+    # Every request's decode phase holds the other cohorts' prefills once per cycle. Cohorts that start
+    # together also queue behind each other (`startup_wait`): cohort j waits for the j ahead.
+    others = behind
+    ahead = behind / 2.0 if startup_wait else behind * 0.0
     mixed = dep.backend in MIXED_BATCH_BACKENDS
     # Prefill-bound loop (long prompts, short outputs): a cycle needs more prefill iterations than a
     # request's own prefill + decode span, so requests queue for the token budget and every iteration
@@ -163,22 +228,29 @@ def disaggregated(
     tau = np.asarray(decode.decode_step_time_s(np.maximum(c / decode_instances, 1.0), ctx))
     overhead = prefill.engine.request_overhead_s
     ttft = service + transfer + overhead
+    shape = np.broadcast_shapes(c.shape, np.shape(service), np.shape(prefill_instances), np.shape(decode_instances))
+    ttft, tau = np.broadcast_to(ttft, shape).copy(), np.broadcast_to(tau, shape).copy()
     lam = c / (ttft + decode_steps * tau)
+    lam_cap = 0.95 * prefill_instances / service
+    active = np.ones(shape, dtype=bool)  # each element iterates until it converges, alone (scalar = vector)
     for _ in range(FIXED_POINT_ITERATIONS):
         lam_new = c / np.maximum(ttft + decode_steps * tau, 1e-9)
-        previous_ttft, previous_lam = ttft, lam
-        lam = 0.5 * lam + 0.5 * lam_new
-        rho = lam * service / prefill_instances
+        lam_next = 0.5 * lam + 0.5 * lam_new
+        rho = lam_next * service / prefill_instances
         capped = rho >= 0.95
         rho = np.minimum(rho, 0.95)
         wait = rho * service / (2.0 * (1.0 - rho))
-        d = np.minimum(c, lam * decode_steps * tau) / decode_instances
-        tau = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
-        ttft = service + wait + transfer + overhead
+        d = np.minimum(c, lam_next * decode_steps * tau) / decode_instances
+        tau_next = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
+        ttft_next = service + wait + transfer + overhead
         # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
-        lam_cap = 0.95 * prefill_instances / service
-        ttft = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau, ttft), ttft)
-        if np.all(np.abs(ttft - previous_ttft) <= 1e-10 * ttft) and np.all(np.abs(lam - previous_lam) <= 1e-10 * lam):
+        ttft_next = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau_next, ttft_next), ttft_next)
+        converged = (np.abs(ttft_next - ttft) <= 1e-10 * ttft_next) & (np.abs(lam_next - lam) <= 1e-10 * lam_next)
+        ttft = np.where(active, ttft_next, ttft)
+        lam = np.where(active, lam_next, lam)
+        tau = np.where(active, tau_next, tau)
+        active &= ~converged
+        if not active.any():
             break
     lam = c / (ttft + decode_steps * tau)
     bd = decode.iteration_breakdown(

@@ -110,6 +110,7 @@ class _Shapes:
     lm_head_n: float
     kv_shards: int
     kv_heads_per_chip: float
+    q_heads_per_chip: float
 
 
 def _pope_torus(n: int, e: float, f: float) -> tuple[int, int, int]:
@@ -173,6 +174,7 @@ class StepTimeModel:
             lm_head_n=(p["lm_head"] or p["embedding"]) / h / dep.tp,
             kv_shards=shards,
             kv_heads_per_chip=kv_heads,
+            q_heads_per_chip=m.num_heads / dep.tp,
         )
 
     def _prepare_kernels(self) -> None:
@@ -237,9 +239,8 @@ class StepTimeModel:
             e, k = float(m.num_experts), float(m.experts_per_token)
             touched = e * (1.0 - (1.0 - k / e) ** tokens)
             per_expert = safe_div(tokens * k, touched)
-            experts = gw.time_s(
-                per_expert, s.expert_n, h, touched * s.experts_local / e * s.n_moe * frac, 2 * s.n_moe * frac
-            )
+            local = touched * s.experts_local / e
+            experts = gw.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
             gemm = gemm + experts * (
                 1.0
@@ -270,6 +271,7 @@ class StepTimeModel:
             layers=s.n_mixer * frac,
             launch_scale=eng.launch_scale,
             sram_bytes=self._sram_bytes if dep.kv_in_sram else 0.0,
+            query_rows=seqs_rank * s.q_heads_per_chip * s.n_kv_layers * frac,
         )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
@@ -281,6 +283,7 @@ class StepTimeModel:
             cal,
             layers=s.n_kv_layers * frac,
             launch_scale=eng.launch_scale,
+            query_rows=p_tok / (adp * pp) * s.q_heads_per_chip * s.n_kv_layers * frac,
         )
         pre_attn = pre_attn * eng.prefill_eff_scale
 

@@ -4,7 +4,9 @@ Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions s
 - concurrency is `silicon_concurrency=N` in `silicon_data_source`, else batch_size x attention_dp_size;
 - weights run in `gemm_quant_mode` (bf16 when empty); the KV cache is fp8 when weights are 8-bit or
   narrower, else bf16 (the engines' default with quantised checkpoints);
-- disaggregated rows without `*_num_workers` use one instance per pool.
+- disaggregated rows without `*_num_workers` use one instance per pool;
+- an empty `attention_dp_size` with experts over more GPUs than `tp_size` (moe_tp x moe_ep > tp) means
+  attention runs data-parallel over the rest: attention DP = moe_tp x moe_ep / tp.
 """
 
 from __future__ import annotations
@@ -86,9 +88,13 @@ def _precision_of(row: Any) -> str:
 def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, precision: str) -> Deployment:
     tp = int(_num(row, f"{prefix}tp_size", 1) or 1)
     pp = int(_num(row, f"{prefix}pp_size", 1) or 1)
-    adp = int(_num(row, f"{prefix}attention_dp_size", 1) or 1)
+    adp_given = _num(row, f"{prefix}attention_dp_size")
+    adp = int(adp_given or 1)
     ep = int(_num(row, f"{prefix}moe_ep_size", 1) or 1) if model.is_moe else 1
     moe_tp = int(_num(row, f"{prefix}moe_tp_size", 0) or 0) if model.is_moe else 0
+    experts_chips = max(moe_tp, 1) * ep
+    if adp_given is None and experts_chips > tp and experts_chips % tp == 0:
+        adp = experts_chips // tp  # experts span more GPUs than attention's TP: attention runs data-parallel
     if moe_tp and moe_tp * ep != tp * adp:
         moe_tp = 0
     kv = "fp8" if precision not in ("bf16", "fp16") else "bf16"
