@@ -180,6 +180,17 @@ def test_disaggregated_serving_has_transfer_and_no_prefill_stalls() -> None:
     assert more.tpot_s < dis.tpot_s and more.chips == 12
 
 
+def test_kv_transfer_uses_nvlink_inside_one_rack_and_the_network_across_nodes() -> None:
+    def transfer_s(system: str, decode_instances: int) -> float:
+        p = make_deployment("llama-3.1-70b", system, tp=4, precision="fp8")
+        spec = DisaggSpec(prefill=p, decode=p, prefill_instances=1, decode_instances=decode_instances)
+        return predict_disaggregated(spec, 8192, 256, 8).breakdown["kv_transfer_s"]
+
+    in_rack, across_rack = transfer_s("gb200", 1), transfer_s("gb200", 20)  # 8 vs 84 GPUs in a 72-GPU domain
+    assert across_rack > 5 * in_rack
+    assert transfer_s("b200_sxm", 2) > 5 * transfer_s("b200_sxm", 1), "12 GPUs span two 8-GPU HGX nodes"
+
+
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(InvalidInputError, match="isl"):
         predict("llama-3.1-8b", "h100_sxm", isl=0, osl=10, concurrency=1)

@@ -207,8 +207,9 @@ def disaggregated(
     """Closed loop over separate prefill and decode pools, with the KV cache shipped between them.
 
     Prefill pool: each instance serves requests one batch at a time; a request waits in an M/D/1 queue
-    (mean wait rho x S / (2 (1 - rho))). KV transfer: the prompt's KV bytes over the inter-node link
-    of the decode system (per chip, all chips of the replica in parallel) plus its latency. Decode pool:
+    (mean wait rho x S / (2 (1 - rho))). KV transfer: the prompt's KV bytes over the scale-up link when
+    both pools fit in one scale-up domain, else the inter-node link (per chip, all chips of the prefill
+    replica in parallel), plus its latency. Decode pool:
     decode-only iterations with the sequences in their decode phase spread over the instances.
     """
     c, i, o = np.broadcast_arrays(
@@ -223,8 +224,15 @@ def disaggregated(
     service = np.asarray(prefill.prefill_time_s(i))
     kv_bytes = dep_d.model.kv_bytes(i, dep_d.kv_precision)
     sys = dep_d.system
-    link = max(sys.inter_node_bandwidth_bytes_per_s, 1e9) * prefill.deployment.chips_per_replica
-    transfer = np.asarray(kv_bytes) / link + (sys.inter_node_latency_s or 10e-6)
+    # The KV cache moves over the scale-up fabric (NVLink) when both pools sit in one domain (an NVL72
+    # rack), else over the scale-out network; every chip of the prefill replica sends its shard.
+    chips = prefill.deployment.chips_per_replica * prefill_instances + dep_d.chips_per_replica * decode_instances
+    one_domain = np.asarray(chips) <= sys.scaleup_domain_chips
+    link_per_chip = np.where(
+        one_domain, sys.intra_node_bandwidth_bytes_per_s, max(sys.inter_node_bandwidth_bytes_per_s, 1e9)
+    )
+    latency = np.where(one_domain, sys.intra_node_latency_s, sys.inter_node_latency_s or 10e-6)
+    transfer = np.asarray(kv_bytes) / (link_per_chip * prefill.deployment.chips_per_replica) + latency
     tau = np.asarray(decode.decode_step_time_s(np.maximum(c / decode_instances, 1.0), ctx))
     overhead = prefill.engine.request_overhead_s
     ttft = service + transfer + overhead
