@@ -93,6 +93,10 @@ class EngineFit:
     prefill_token_budget: float = 8192.0
     """Max tokens per iteration (TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens, SGLang
     chunked_prefill_size): the measured runs do not record it, so it is fitted per engine."""
+    format_scales: dict[str, float] = field(default_factory=dict)
+    """GEMM time of the engine's kernels for one weight-format kernel class ("bf16", "fp8", "fp8_block",
+    "w4_dequant", ...) relative to its fastest class, >= 1; fitted where the runs hold that class with
+    the engine, 1 elsewhere (a native FP4 kernel never seen on Hopper keeps 1)."""
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,19 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from inferonomics.catalog.hardware_catalog import get_hardware
 from inferonomics.perf.calibration import AttentionFit, Calibration, CollectiveFit, EngineFit, GemmFit
-from inferonomics.perf.kernels import decode_attention_time_s, gemm_time_s, prefill_attention_time_s
+from inferonomics.perf.kernels import (
+    decode_attention_time_s,
+    gemm_kernel_class,
+    gemm_time_s,
+    prefill_attention_time_s,
+)
 from inferonomics.validate.serving import plan_row, predict_plans
 
 
@@ -223,12 +229,17 @@ def fit_engines(
         if not plans:
             continue
         y = measured.loc[[p.index for p in plans]]
+        classes = _format_classes(plans)
+
+        def engine_of(x: np.ndarray, budget: float, classes=classes) -> EngineFit:
+            return EngineFit(
+                **dict(zip(ENGINE_PARAMS, (x[: len(ENGINE_PARAMS)] * ENGINE_SCALE).tolist(), strict=True)),
+                prefill_token_budget=budget,
+                format_scales={c: float(v) for c, v in zip(classes, x[len(ENGINE_PARAMS) :], strict=True)},
+            )
 
         def resid(x: np.ndarray, budget: float, plans=plans, y=y, backend=backend) -> np.ndarray:
-            eng = EngineFit(
-                **dict(zip(ENGINE_PARAMS, (x * ENGINE_SCALE).tolist(), strict=True)),
-                prefill_token_budget=budget,
-            )
+            eng = engine_of(x, budget)
             c = replace(cal, engines={**cal.engines, backend: eng})
             pred = predict_plans(plans, c)
             rt = np.log(pred["pred_tpot_ms"].astype(float).to_numpy()) - np.log(y["silicon_tpot_ms"].to_numpy())
@@ -240,8 +251,11 @@ def fit_engines(
         for budget in (budgets or {}).get(backend, TOKEN_BUDGETS):
             sol = _least_squares()(
                 resid,
-                x0=ENGINE_X0,
-                bounds=ENGINE_BOUNDS,
+                x0=np.concatenate([ENGINE_X0, np.full(len(classes), 1.05)]),
+                bounds=(
+                    np.concatenate([ENGINE_BOUNDS[0], np.full(len(classes), 1.0)]),
+                    np.concatenate([ENGINE_BOUNDS[1], np.full(len(classes), 2.0)]),
+                ),
                 loss="soft_l1",
                 f_scale=0.3,
                 diff_step=0.05,
@@ -252,14 +266,25 @@ def fit_engines(
                 best = (sol, budget)
         assert best is not None
         sol, budget = best
-        eng = EngineFit(
-            **dict(zip(ENGINE_PARAMS, (sol.x * ENGINE_SCALE).tolist(), strict=True)),
-            prefill_token_budget=budget,
-        )
+        eng = engine_of(sol.x, budget)
         out[backend] = eng
         if verbose:
             print(f"engine {backend}: {eng}  rows={len(plans)}  ({time.time() - t0:.0f}s)")
     return out
+
+
+FORMAT_MIN_ROWS = 20
+"""A weight-format kernel class gets its own engine scale only with at least this many runs."""
+
+
+def _format_classes(plans: list[Any]) -> list[str]:
+    """GEMM kernel classes (`kernels.gemm_kernel_class`) an engine's runs hold often enough to fit."""
+    counts: dict[str, int] = {}
+    for p in plans:
+        d = p.deployment
+        kind = gemm_kernel_class(d.weight_precision, d.system.chip)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return sorted(k for k, v in counts.items() if v >= FORMAT_MIN_ROWS)
 
 
 def read_microbench(shared: Path, systems: list[str]) -> dict[str, dict[str, pd.DataFrame]]:

@@ -23,7 +23,7 @@ come round once per cycle) and a the ones it waits for (0 spread, (n - 1) k / 2 
 and the prediction is the engine's fitted share w of the synchronised regime plus 1 - w of the spread one.
 
 The simulator (`inferonomics.serving`) plays the loop out iteration by iteration and agrees with this
-closed form on TPOT and throughput within 5% (tests/test_serving_steady_state.py).
+closed form (its synchronised regime) on TPOT and throughput within 8% (tests/test_serving_steady_state.py).
 
 When the KV cache cannot hold C sequences of ISL + OSL tokens, only M fit; the other C - M clients
 queue (Little's law: a queue wait of (C - M) / lambda is added to TTFT).

@@ -32,6 +32,7 @@ from inferonomics.perf.kernels import (
     CollectiveKernel,
     GemmKernel,
     decode_attention_time_s,
+    gemm_kernel_class,
     prefill_attention_time_s,
     safe_div,
     vmax,
@@ -182,6 +183,7 @@ class StepTimeModel:
         chip, system = dep.system.chip, dep.system
         launch = self.engine.launch_scale
         self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal, launch)
+        self._format_scale = self.engine.format_scales.get(gemm_kernel_class(dep.weight_precision, chip)[0], 1.0)
         self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal, launch)
         self._ar_tp = CollectiveKernel.prepare(
             "all_reduce", dep.tp, system, cal, latency_scale=self.engine.allreduce_latency_scale
@@ -254,6 +256,7 @@ class StepTimeModel:
         gemm = gemm * (
             1.0 + prefill_share * (eng.prefill_eff_scale - 1.0) + (1.0 - prefill_share) * (eng.decode_eff_scale - 1.0)
         )
+        gemm = gemm * self._format_scale
 
         # --- attention kernels ------------------------------------------------------------------------
         # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
