@@ -62,10 +62,20 @@ MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
 """Engines whose prefill iterations also carry the running decode steps (SGLang's default does not)."""
 
 
-def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
-    """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast): the
-    engine's fitted share `wave_fraction` of the synchronised regime plus the rest of the spread one
-    (see the module docstring)."""
+@dataclass(frozen=True)
+class _Loop:
+    """The arrays every regime of a closed loop starts from."""
+
+    clients: np.ndarray
+    isl: np.ndarray
+    osl: np.ndarray
+    budget: float
+    in_flight: np.ndarray
+    decode_iters: np.ndarray
+    full_group: np.ndarray
+
+
+def _loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> _Loop:
     dep = stm.deployment
     c, i, o = np.broadcast_arrays(
         np.asarray(concurrency, dtype=np.float64),
@@ -76,32 +86,31 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     in_flight = np.minimum(c, _max_in_flight(stm, i + o))
     decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
     full_group = np.clip(np.floor(budget / i), 1.0, in_flight)
+    return _Loop(c, i, o, budget, in_flight, decode_iters, full_group)
+
+
+def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+    """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast): the
+    engine's fitted share `wave_fraction` of the synchronised regime plus the rest of the spread one
+    (see the module docstring)."""
+    lp = _loop(stm, concurrency, isl, osl)
     # Spread regime: arrivals fall independently over a cycle of ~decode_iters + 1 iterations, so an
     # iteration that admits prompts admits a Poisson count conditioned on >= 1: a / (1 - e^-a).
-    arrivals = in_flight / (decode_iters + np.ceil(i / budget))
-    spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, full_group)
+    arrivals = lp.in_flight / (lp.decode_iters + np.ceil(lp.isl / lp.budget))
+    spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, lp.full_group)
     wave = stm.engine.wave_fraction
-    spread = _regime(stm, c, i, o, in_flight, spread_group, budget, decode_iters, startup_wait=False)
+    spread = _regime(stm, lp, spread_group, startup_wait=False)
     if wave <= 0.0:
         return spread
-    synced = _regime(stm, c, i, o, in_flight, full_group, budget, decode_iters, startup_wait=True)
-    return _blend(synced, spread, wave, c, o)
+    synced = _regime(stm, lp, lp.full_group, startup_wait=True)
+    return _blend(synced, spread, wave, lp.clients, lp.osl)
 
 
 def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
     """The synchronised regime once started: budget-full cohorts that no longer wait for each other
     (what a jitter-free simulation of clients started together settles into)."""
-    dep = stm.deployment
-    c, i, o = np.broadcast_arrays(
-        np.asarray(concurrency, dtype=np.float64),
-        np.asarray(isl, dtype=np.float64),
-        np.asarray(osl, dtype=np.float64),
-    )
-    budget = stm.engine.prefill_token_budget * dep.attention_dp
-    in_flight = np.minimum(c, _max_in_flight(stm, i + o))
-    decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
-    group = np.clip(np.floor(budget / i), 1.0, in_flight)
-    return _regime(stm, c, i, o, in_flight, group, budget, decode_iters, startup_wait=False)
+    lp = _loop(stm, concurrency, isl, osl)
+    return _regime(stm, lp, lp.full_group, startup_wait=False)
 
 
 def _blend(a: SteadyState, b: SteadyState, w: float, clients: np.ndarray, osl: np.ndarray) -> SteadyState:
@@ -121,19 +130,10 @@ def _blend(a: SteadyState, b: SteadyState, w: float, clients: np.ndarray, osl: n
     )
 
 
-def _regime(
-    stm: StepTimeModel,
-    c: np.ndarray,
-    i: np.ndarray,
-    o: np.ndarray,
-    in_flight: np.ndarray,
-    group: np.ndarray,
-    budget: float,
-    decode_iters: np.ndarray,
-    startup_wait: bool,
-) -> SteadyState:
+def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool) -> SteadyState:
     """One regime of the loop with prompts admitted in cohorts of `group` (see the module docstring)."""
     dep = stm.deployment
+    c, i, o, budget, in_flight, decode_iters = lp.clients, lp.isl, lp.osl, lp.budget, lp.in_flight, lp.decode_iters
     tps = dep.tokens_per_step
     ctx = i + o / 2.0  # mean context of a sequence in its decode phase
     chunks = np.ceil(group * i / budget)
