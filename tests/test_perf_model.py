@@ -256,3 +256,25 @@ def test_sram_resident_kv_helps_small_batches_only() -> None:
     large = (a.decode_step_time_s(256.0, 8192.0), b.decode_step_time_s(256.0, 8192.0))
     assert small[1] < small[0]
     assert large[1] == pytest.approx(large[0], rel=0.01), "256 x 8k tokens of KV do not fit in 50 MB of L2"
+
+
+def test_unseen_weight_format_takes_the_engines_average_format_scale() -> None:
+    from inferonomics.perf.calibration import EngineFit
+
+    eng = EngineFit(format_scales={"bf16": 1.0, "fp8": 1.44})
+    assert eng.format_scale("fp8") == 1.44
+    assert eng.format_scale("fp4") == pytest.approx(1.2)  # geometric mean of 1.0 and 1.44
+    assert EngineFit().format_scale("fp4") == 1.0
+
+
+def test_tiny_gemms_run_below_the_roofline_occupancy() -> None:
+    """Few output tiles leave SMs idle and a narrow weight matrix streams below HBM bandwidth: the
+    fitted GEMM families must make a 16-row, 256-column GEMM slower per FLOP and per byte than a wide one."""
+    chip = get_hardware("h100_sxm").chip
+    k = GemmKernel.prepare(chip, "fp8", default_calibration())
+    narrow = k.time_s(4096.0, 256.0, 8192.0) / 256.0
+    wide = k.time_s(4096.0, 8192.0, 8192.0) / 8192.0
+    assert narrow > 1.3 * wide
+    decode_narrow = k.time_s(8.0, 256.0, 8192.0) / 256.0
+    decode_wide = k.time_s(8.0, 8192.0, 8192.0) / 8192.0
+    assert decode_narrow > decode_wide

@@ -9,6 +9,7 @@ collectives scale with the system's catalog latency relative to the reference sy
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -96,7 +97,16 @@ class EngineFit:
     format_scales: dict[str, float] = field(default_factory=dict)
     """GEMM time of the engine's kernels for one weight-format kernel class ("bf16", "fp8", "fp8_block",
     "w4_dequant", ...) relative to its fastest class, >= 1; fitted where the runs hold that class with
-    the engine, 1 elsewhere (a native FP4 kernel never seen on Hopper keeps 1)."""
+    the engine (see `format_scale` for the others)."""
+
+    def format_scale(self, kernel_class: str) -> float:
+        """The fitted scale of `kernel_class`; a class the engine's runs never held (native FP4 on
+        Blackwell, say) takes the geometric mean of the fitted ones: no better and no worse than average."""
+        if kernel_class in self.format_scales:
+            return self.format_scales[kernel_class]
+        if not self.format_scales:
+            return 1.0
+        return float(math.exp(sum(math.log(v) for v in self.format_scales.values()) / len(self.format_scales)))
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class StepTimeModel:
         chip, system = dep.system.chip, dep.system
         launch = self.engine.launch_scale
         self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal, launch)
-        self._format_scale = self.engine.format_scales.get(gemm_kernel_class(dep.weight_precision, chip)[0], 1.0)
+        self._format_scale = self.engine.format_scale(gemm_kernel_class(dep.weight_precision, chip)[0])
         self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal, launch)
         self._ar_tp = CollectiveKernel.prepare(
             "all_reduce", dep.tp, system, cal, latency_scale=self.engine.allreduce_latency_scale
