@@ -9,7 +9,6 @@ collectives scale with the system's catalog latency relative to the reference sy
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -100,13 +99,10 @@ class EngineFit:
     the engine (see `format_scale` for the others)."""
 
     def format_scale(self, kernel_class: str) -> float:
-        """The fitted scale of `kernel_class`; a class the engine's runs never held (native FP4 on
-        Blackwell, say) takes the geometric mean of the fitted ones: no better and no worse than average."""
-        if kernel_class in self.format_scales:
-            return self.format_scales[kernel_class]
-        if not self.format_scales:
-            return 1.0
-        return float(math.exp(sum(math.log(v) for v in self.format_scales.values()) / len(self.format_scales)))
+        """The fitted scale of `kernel_class`; 1 (the engine's fastest class) for a class its runs never
+        held, such as native FP4 on Blackwell. Measured: leave-one-model-out TPOT error is 26.9% with this
+        default and 28.3% with the geometric mean of the fitted classes instead (gpt-oss 43% vs 49%)."""
+        return self.format_scales.get(kernel_class, 1.0)
 
 
 @dataclass(frozen=True)
