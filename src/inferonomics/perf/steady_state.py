@@ -73,6 +73,8 @@ class _Loop:
     in_flight: np.ndarray
     decode_iters: np.ndarray
     full_group: np.ndarray
+    context: np.ndarray
+    decode_iteration_s: np.ndarray
 
 
 def _loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> _Loop:
@@ -86,7 +88,9 @@ def _loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> _Loop:
     in_flight = np.minimum(c, _max_in_flight(stm, i + o))
     decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
     full_group = np.clip(np.floor(budget / i), 1.0, in_flight)
-    return _Loop(c, i, o, budget, in_flight, decode_iters, full_group)
+    ctx = i + o / 2.0  # mean context of a sequence in its decode phase
+    tau_d = np.asarray(stm.iteration_time_s(0.0, 0.0, in_flight, in_flight * ctx))  # the same in every regime
+    return _Loop(c, i, o, budget, in_flight, decode_iters, full_group, ctx, tau_d)
 
 
 def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
@@ -99,18 +103,29 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     arrivals = lp.in_flight / (lp.decode_iters + np.ceil(lp.isl / lp.budget))
     spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, lp.full_group)
     wave = stm.engine.wave_fraction
-    spread = _regime(stm, lp, spread_group, startup_wait=False)
+    spread, spread_seqs = _regime(stm, lp, spread_group, startup_wait=False)
     if wave <= 0.0:
-        return spread
-    synced = _regime(stm, lp, lp.full_group, startup_wait=True)
-    return _blend(synced, spread, wave, lp.clients, lp.osl)
+        return _with_breakdown(stm, lp, spread, spread_seqs)
+    synced, synced_seqs = _regime(stm, lp, lp.full_group, startup_wait=True)
+    blended = _blend(synced, spread, wave, lp.clients, lp.osl)
+    return _with_breakdown(stm, lp, blended, wave * synced_seqs + (1.0 - wave) * spread_seqs)
 
 
 def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
     """The synchronised regime once started: budget-full cohorts that no longer wait for each other
     (what a jitter-free simulation of clients started together settles into)."""
     lp = _loop(stm, concurrency, isl, osl)
-    return _regime(stm, lp, lp.full_group, startup_wait=False)
+    return _with_breakdown(stm, lp, *_regime(stm, lp, lp.full_group, startup_wait=False))
+
+
+def _with_breakdown(stm: StepTimeModel, lp: _Loop, ss: SteadyState, prefill_seqs: np.ndarray) -> SteadyState:
+    """`ss` with the breakdown of its mean iteration (the decode batch plus its share of prefill), computed
+    once for the final result rather than per regime."""
+    p = ss.prefill_tokens_per_iteration
+    ss.breakdown = stm.iteration_breakdown(
+        p, p * (lp.isl + 1.0) / 2.0, lp.in_flight, lp.in_flight * lp.context, prefill_seqs
+    )
+    return ss
 
 
 def _blend(a: SteadyState, b: SteadyState, w: float, clients: np.ndarray, osl: np.ndarray) -> SteadyState:
@@ -126,16 +141,16 @@ def _blend(a: SteadyState, b: SteadyState, w: float, clients: np.ndarray, osl: n
         decode_batch=a.decode_batch,
         iteration_s=w * a.iteration_s + (1.0 - w) * b.iteration_s,
         prefill_tokens_per_iteration=w * a.prefill_tokens_per_iteration + (1.0 - w) * b.prefill_tokens_per_iteration,
-        breakdown={k: w * a.breakdown[k] + (1.0 - w) * b.breakdown[k] for k in a.breakdown},
     )
 
 
-def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool) -> SteadyState:
-    """One regime of the loop with prompts admitted in cohorts of `group` (see the module docstring)."""
+def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool) -> tuple[SteadyState, np.ndarray]:
+    """One regime of the loop with prompts admitted in cohorts of `group` (see the module docstring):
+    its steady state without a breakdown, and the prompts per prefill iteration."""
     dep = stm.deployment
     c, i, o, budget, in_flight, decode_iters = lp.clients, lp.isl, lp.osl, lp.budget, lp.in_flight, lp.decode_iters
     tps = dep.tokens_per_step
-    ctx = i + o / 2.0  # mean context of a sequence in its decode phase
+    ctx, tau_d = lp.context, lp.decode_iteration_s
     chunks = np.ceil(group * i / budget)
     cohorts = in_flight / group
     prefill_iters = cohorts * chunks  # iterations that carry a prefill chunk, per cycle of the loop
@@ -154,7 +169,6 @@ def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool
     prefill_tokens = np.where(saturated, np.minimum(budget, in_flight * i / cycle_iters), group * i / chunks)
     prefill_seqs = np.maximum(prefill_tokens / i, 1.0)
     decoding = in_flight - group
-    tau_d = np.asarray(stm.iteration_time_s(0.0, 0.0, in_flight, in_flight * ctx))
     attended = prefill_tokens * (i + 1.0) / 2.0
     if mixed:
         tau_p = np.asarray(stm.iteration_time_s(prefill_tokens, attended, decoding, decoding * ctx, prefill_seqs))
@@ -168,14 +182,7 @@ def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool
     e2e_server = ttft_server + decode_iters * tpot
     lam = in_flight / e2e_server
     ttft = ttft_server + (c - in_flight) / lam
-    bd = stm.iteration_breakdown(
-        prefill_tokens * x / np.maximum(decode_iters, 1.0),
-        attended * x / np.maximum(decode_iters, 1.0),
-        in_flight,
-        in_flight * ctx,
-        prefill_seqs,
-    )
-    return SteadyState(
+    ss = SteadyState(
         ttft_s=ttft,
         tpot_s=tpot / tps,
         requests_per_s=lam,
@@ -183,8 +190,8 @@ def _regime(stm: StepTimeModel, lp: _Loop, group: np.ndarray, startup_wait: bool
         decode_batch=in_flight,
         iteration_s=tpot,
         prefill_tokens_per_iteration=prefill_tokens * x / np.maximum(decode_iters, 1.0),
-        breakdown=bd,
     )
+    return ss, prefill_seqs
 
 
 def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.ndarray:
