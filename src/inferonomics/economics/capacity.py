@@ -26,7 +26,7 @@ from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
 from inferonomics.economics.frontier import Frontier, frontier
-from inferonomics.economics.ownership import Acquisition, OwnershipAssumptions, chip_hour_cost
+from inferonomics.economics.ownership import Acquisition, ChipHourCost, OwnershipAssumptions, chip_hour_cost
 from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
 from inferonomics.perf.calibration import Calibration
@@ -113,6 +113,34 @@ def _plan(
     return CapacityPlan(title, requirement, out, tuple(notes))
 
 
+def _frontier_and_price(
+    model: ModelSpec | str,
+    hardware: System | str,
+    isl: int,
+    osl: int,
+    max_chips: int,
+    precision: str | None,
+    calibration: Calibration | None,
+    acquisition: Acquisition,
+    usd_per_chip_hour: float | None,
+    ownership: OwnershipAssumptions | None,
+) -> tuple[Frontier, ChipHourCost]:
+    """The speed/cost frontier of `model` on `hardware` (costed at 1 USD per chip-hour, rescaled by the
+    plan) and the chip-hour price of the acquisition."""
+    f = frontier(
+        model,
+        hardware,
+        isl=isl,
+        osl=osl,
+        max_chips=max_chips,
+        precision=precision,
+        usd_per_chip_hour=1.0,
+        calibration=calibration,
+    )
+    price = chip_hour_cost(_system(hardware), acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
+    return f, price
+
+
 def agents_capacity(
     model: ModelSpec | str,
     hardware: System | str,
@@ -132,18 +160,18 @@ def agents_capacity(
     `output_tokens_per_s_per_agent` with a `context_tokens` prompt per turn (see the module docstring)."""
     n = _positive("agents", agents)
     rate = _positive("output_tokens_per_s_per_agent", output_tokens_per_s_per_agent)
-    f = frontier(
+    f, price = _frontier_and_price(
         model,
         hardware,
-        isl=context_tokens,
-        osl=output_tokens_per_turn,
-        max_chips=max_chips,
-        precision=precision,
-        usd_per_chip_hour=1.0,
-        calibration=calibration,
+        context_tokens,
+        output_tokens_per_turn,
+        max_chips,
+        precision,
+        calibration,
+        acquisition,
+        usd_per_chip_hour,
+        ownership,
     )
-    system = _system(hardware)
-    price = chip_hour_cost(system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
     ok = f.all_points["client_output_tokens_per_s"].to_numpy() >= rate
     req = {
         "agents": n,
@@ -189,18 +217,18 @@ def voice_capacity(
     n = _positive("conversations", conversations)
     rate = _positive("tokens_per_s", tokens_per_s)
     ttft = _positive("ttft_s", ttft_s)
-    f = frontier(
+    f, price = _frontier_and_price(
         model,
         hardware,
-        isl=context_tokens,
-        osl=output_tokens_per_turn,
-        max_chips=max_chips,
-        precision=precision,
-        usd_per_chip_hour=1.0,
-        calibration=calibration,
+        context_tokens,
+        output_tokens_per_turn,
+        max_chips,
+        precision,
+        calibration,
+        acquisition,
+        usd_per_chip_hour,
+        ownership,
     )
-    system = _system(hardware)
-    price = chip_hour_cost(system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
     pts = f.all_points
     ok = (pts["tokens_per_s_per_user"].to_numpy() >= rate) & (pts["ttft_s"].to_numpy() <= ttft)
     req = {
