@@ -23,7 +23,7 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import InferonomicsError, InvalidInputError
 from inferonomics.perf import Deployment, StepTimeModel, max_sequences, memory_use
 from inferonomics.perf.calibration import Calibration, default_calibration
-from inferonomics.perf.steady_state import closed_loop, disaggregated
+from inferonomics.perf.steady_state import SteadyState, closed_loop, disaggregated
 from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
 
 RAW_COLUMNS: dict[str, str] = {
@@ -267,14 +267,21 @@ def screen_candidates(inputs: ScreenInputs, candidates: list[Candidate]) -> Chun
             concurrency_per_replica=batches.astype(np.float64),
             max_batch_fit=most,
             fits=True,
-            ttft_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
-            tpot_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
-            requests_per_s_per_replica=np.asarray(ss.requests_per_s, dtype=np.float64),
-            output_tokens_per_s_per_replica=np.asarray(ss.output_tokens_per_s, dtype=np.float64),
-            decode_batch=np.asarray(ss.decode_batch, dtype=np.float64),
+            **_steady_columns(ss),
         )
     result.rows = rows.frame()
     return result
+
+
+def _steady_columns(ss: SteadyState) -> dict[str, np.ndarray]:
+    """The screen's columns of a steady state (times in ms, rates per replica)."""
+    return {
+        "ttft_ms": np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
+        "tpot_ms": np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
+        "requests_per_s_per_replica": np.asarray(ss.requests_per_s, dtype=np.float64),
+        "output_tokens_per_s_per_replica": np.asarray(ss.output_tokens_per_s, dtype=np.float64),
+        "decode_batch": np.asarray(ss.decode_batch, dtype=np.float64),
+    }
 
 
 def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
@@ -337,11 +344,7 @@ def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
             concurrency_per_replica=conc,
             max_batch_fit=most,
             fits=True,
-            ttft_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
-            tpot_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
-            requests_per_s_per_replica=np.asarray(ss.requests_per_s, dtype=np.float64),
-            output_tokens_per_s_per_replica=np.asarray(ss.output_tokens_per_s, dtype=np.float64),
-            decode_batch=np.asarray(ss.decode_batch, dtype=np.float64),
+            **_steady_columns(ss),
         )
     result.rows = rows.frame()
     return result
