@@ -35,6 +35,12 @@ def print_summary(title: str, summary: dict, groups: tuple[str, ...] = ("system"
     print(f"\n== {title}: {summary['predicted']}/{summary['rows']} rows predicted ({summary['coverage']:.1%})")
     print(f"{'group':45s} {'n':>5s}   TTFT med/p90    TPOT med/p90")
     print(f"{'all':45s} {summary['tpot']['n']:5d}  {_fmt(summary['ttft'])}  {_fmt(summary['tpot'])}")
+    rng = summary["ttft_range"]
+    if rng["n"]:
+        print(
+            f"measured TTFT inside the predicted range (clients spread .. synchronised): {rng['within_share']:.1%}"
+            f" of rows; median width {rng['median_width_ratio']:.2f}x"
+        )
     for g in groups:
         for key, st in summary["groups"].get(g, {}).items():
             print(f"{g + '=' + key:45s} {st['tpot']['n']:5d}  {_fmt(st['ttft'])}  {_fmt(st['tpot'])}")

@@ -151,6 +151,20 @@ def test_closed_loop_obeys_littles_law_and_saturates(llama70: Deployment) -> Non
     assert gain[-1] < gain[0], "and the gains shrink as compute takes over"
 
 
+def test_ttft_range_brackets_the_prediction_and_opens_with_concurrency(llama70: Deployment) -> None:
+    """Spread clients wait for no other prefill; synchronised ones queue behind a wave of prompts, so the
+    range is empty for one client and widens with more (the point prediction lies inside it)."""
+    ss = closed_loop(StepTimeModel(llama70), np.array([1.0, 8, 64]), 2048, 256)
+    low, high = ss.ttft_range_s
+    assert np.all(low <= ss.ttft_s + 1e-12) and np.all(ss.ttft_s <= high + 1e-12)
+    assert high[0] == pytest.approx(low[0], rel=1e-9)
+    assert np.all(np.diff(high / low) > 0)
+    disagg = predict_disaggregated(
+        DisaggSpec(prefill=llama70, decode=llama70, prefill_instances=1, decode_instances=1), 2048, 256, 8
+    )
+    assert disagg.ttft_range_s == (disagg.ttft_s, disagg.ttft_s)
+
+
 def test_clients_beyond_kv_capacity_queue() -> None:
     dep = make_deployment("llama-3.1-70b", "h100_sxm", tp=2, precision="fp8")
     most = max_sequences(dep, 9216)
@@ -242,9 +256,11 @@ def test_prediction_json_has_the_documented_keys(llama70: Deployment) -> None:
         "fits",
         "memory_gb_per_gpu",
         "breakdown",
+        "ttft_range_ms",
     ):
         assert key in d
     json.dumps(d)
+    assert d["ttft_range_ms"][0] <= d["ttft_ms"] <= d["ttft_range_ms"][1]
     assert d["breakdown"]["total_ms"] > 0
 
 

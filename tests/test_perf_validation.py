@@ -16,3 +16,15 @@ def test_measured_runs_are_covered_and_tpot_is_close(shared_data: Path) -> None:
     assert summary["tpot"]["median_ape"] < 0.25
     assert summary["ttft"]["median_ape"] < 0.75
     assert res["pred_tpot_ms"].dropna().gt(0).all()
+
+
+def test_measured_ttft_mostly_falls_in_the_predicted_range(shared_data: Path) -> None:
+    """The range between the spread and synchronised regimes is the model's statement of TTFT uncertainty
+    when a benchmark's client start-up is unknown: most runs must fall inside it (72.7% measured)."""
+    summary, res = validate_serving(shared_data / "measured" / "serving_h100_h200.csv")
+    rng = summary["ttft_range"]
+    assert rng["n"] == summary["predicted"]
+    assert rng["within_share"] > 0.6
+    ok = res.dropna(subset=["pred_ttft_ms"])
+    assert (ok.pred_ttft_low_ms <= ok.pred_ttft_ms * (1 + 1e-9)).all()
+    assert (ok.pred_ttft_ms <= ok.pred_ttft_high_ms * (1 + 1e-9)).all()

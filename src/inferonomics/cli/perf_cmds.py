@@ -104,6 +104,7 @@ def predict_cmd(
             [
                 ["concurrency", d["concurrency"]],
                 ["TTFT (ms)", d["ttft_ms"]],
+                ["TTFT range (ms): clients spread .. synchronised", "{:.4g} .. {:.4g}".format(*d["ttft_range_ms"])],
                 ["TPOT (ms)", d["tpot_ms"]],
                 ["tokens/s per user", d["tokens_per_s_per_user"]],
                 ["output tokens/s (deployment)", d["output_tokens_per_s"]],

@@ -50,5 +50,11 @@ def validate_serving_cmd(
         for key, st in members.items():
             rows.append([group, key, st["tpot"]["n"], pct(st["ttft"]), pct(st["tpot"])])
     console.print(table("validation", ["group", "value", "rows", "TTFT", "TPOT"], rows))
+    rng = summary["ttft_range"]
+    if rng["n"]:
+        console.print(
+            f"measured TTFT within the predicted range (clients spread .. synchronised): "
+            f"{rng['within_share']:.1%} of rows; median range width {rng['median_width_ratio']:.2f}x"
+        )
     if summary["skipped"]:
         console.print(table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]]))

@@ -44,6 +44,8 @@ class ServingPrediction:
     breakdown: dict[str, float] = field(default_factory=dict)
     mode: str = "agg"
     disagg: DisaggSpec | None = None
+    ttft_range_s: tuple[float, float] | None = None
+    """TTFT with the clients spread over the loop and with them synchronised (`SteadyState.ttft_range_s`)."""
 
     @property
     def output_tokens_per_s_per_gpu(self) -> float:
@@ -75,6 +77,7 @@ class ServingPrediction:
             "osl": self.osl,
             "concurrency": self.concurrency,
             "ttft_ms": self.ttft_s * 1e3,
+            "ttft_range_ms": [t * 1e3 for t in (self.ttft_range_s or (self.ttft_s, self.ttft_s))],
             "tpot_ms": self.tpot_s * 1e3,
             "tokens_per_s_per_user": self.tokens_per_s_per_user,
             "output_tokens_per_s": self.output_tokens_per_s,
@@ -154,6 +157,7 @@ def predict_deployment(
         osl=int(osl),
         concurrency=per_replica * dep.replicas,
         ttft_s=float(ss.ttft_s),
+        ttft_range_s=(float(ss.ttft_range_s[0]), float(ss.ttft_range_s[1])),
         tpot_s=float(ss.tpot_s),
         requests_per_s=float(ss.requests_per_s) * dep.replicas,
         output_tokens_per_s=float(ss.output_tokens_per_s) * dep.replicas,
@@ -194,6 +198,7 @@ def predict_disaggregated(
         osl=int(osl),
         concurrency=float(concurrency),
         ttft_s=float(ss.ttft_s),
+        ttft_range_s=(float(ss.ttft_range_s[0]), float(ss.ttft_range_s[1])),
         tpot_s=float(ss.tpot_s),
         requests_per_s=float(ss.requests_per_s),
         output_tokens_per_s=float(ss.output_tokens_per_s),

@@ -21,6 +21,8 @@ come round once per cycle) and a the ones it waits for (0 spread, (n - 1) k / 2 
     lambda = C / (TTFT + (OSL - 1) x TPOT),
 
 and the prediction is the engine's fitted share w of the synchronised regime plus 1 - w of the spread one.
+The two regimes' TTFTs are also returned as a range (`SteadyState.ttft_range_s`): where a run lands
+between them depends on how its benchmark started the clients, which measured data rarely records.
 
 The simulator (`inferonomics.serving`) plays the loop out iteration by iteration and agrees with this
 closed form (its synchronised regime) on TPOT and throughput within 8% (tests/test_serving_steady_state.py).
@@ -56,6 +58,18 @@ class SteadyState:
     iteration_s: Any
     prefill_tokens_per_iteration: Any
     breakdown: dict[str, Any] = field(default_factory=dict)
+    ttft_low_s: Any = None
+    """TTFT if the clients' requests are spread over the loop (None: same as ttft_s)."""
+    ttft_high_s: Any = None
+    """TTFT if the clients run synchronised, in budget-full waves (None: same as ttft_s). How a benchmark
+    starts its clients, which decides where between the two a run lands, is rarely recorded."""
+
+    @property
+    def ttft_range_s(self) -> tuple[Any, Any]:
+        """(low, high) TTFT of the loop's two regimes; both equal ttft_s where there is one regime."""
+        low = self.ttft_s if self.ttft_low_s is None else self.ttft_low_s
+        high = self.ttft_s if self.ttft_high_s is None else self.ttft_high_s
+        return np.minimum(low, high), np.maximum(low, high)
 
 
 MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
@@ -104,11 +118,14 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
     spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, lp.full_group)
     wave = stm.engine.wave_fraction
     spread, spread_seqs = _regime(stm, lp, spread_group, startup_wait=False)
-    if wave <= 0.0:
-        return _with_breakdown(stm, lp, spread, spread_seqs)
     synced, synced_seqs = _regime(stm, lp, lp.full_group, startup_wait=True)
-    blended = _blend(synced, spread, wave, lp.clients, lp.osl)
-    return _with_breakdown(stm, lp, blended, wave * synced_seqs + (1.0 - wave) * spread_seqs)
+    if wave <= 0.0:
+        out = _with_breakdown(stm, lp, spread, spread_seqs)
+    else:
+        blended = _blend(synced, spread, wave, lp.clients, lp.osl)
+        out = _with_breakdown(stm, lp, blended, wave * synced_seqs + (1.0 - wave) * spread_seqs)
+    out.ttft_low_s, out.ttft_high_s = spread.ttft_s, synced.ttft_s
+    return out
 
 
 def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:

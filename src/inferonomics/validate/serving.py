@@ -38,6 +38,16 @@ REQUIRED_COLUMNS = (
     "silicon_tpot_ms",
 )
 
+PREDICTION_COLUMNS = (
+    "pred_ttft_ms",
+    "pred_ttft_low_ms",
+    "pred_ttft_high_ms",
+    "pred_tpot_ms",
+    "memory_gb_per_gpu",
+    "fits",
+    "skip_reason",
+)
+
 _CONCURRENCY = re.compile(r"silicon_concurrency=(\d+)")
 
 
@@ -237,6 +247,7 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
             continue
         ttft = np.broadcast_to(ss.ttft_s, c.shape) * 1e3
         tpot = np.broadcast_to(ss.tpot_s, c.shape) * 1e3
+        ttft_low, ttft_high = (np.broadcast_to(t, c.shape) * 1e3 for t in ss.ttft_range_s)
         for k, p in enumerate(members):
             if not (np.isfinite(ttft[k]) and np.isfinite(tpot[k])):
                 rows[p.index] = {"skip_reason": "prediction not finite"}
@@ -250,13 +261,15 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
                 continue
             rows[p.index] = {
                 "pred_ttft_ms": float(ttft[k]),
+                "pred_ttft_low_ms": float(ttft_low[k]),
+                "pred_ttft_high_ms": float(ttft_high[k]),
                 "pred_tpot_ms": float(tpot[k]),
                 "memory_gb_per_gpu": mem.total_bytes / 1e9,
                 "fits": mem.fits,
                 "skip_reason": None,
             }
     out = pd.DataFrame.from_dict(rows, orient="index")
-    for col in ("pred_ttft_ms", "pred_tpot_ms", "memory_gb_per_gpu", "fits", "skip_reason"):
+    for col in PREDICTION_COLUMNS:
         if col not in out.columns:
             out[col] = np.nan if col != "skip_reason" else None
     return out.reindex([p.index for p in plans])
@@ -270,6 +283,8 @@ def predict_frame(
     plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
+    for col in ("pred_ttft_low_ms", "pred_ttft_high_ms"):
+        res[col] = pd.to_numeric(res[col], errors="coerce")
     for k in ("ttft", "tpot"):
         res[f"pred_{k}_ms"] = pd.to_numeric(res[f"pred_{k}_ms"], errors="coerce")
         res[f"{k}_ape"] = (res[f"pred_{k}_ms"] - res[f"silicon_{k}_ms"]).abs() / res[f"silicon_{k}_ms"]
@@ -303,7 +318,22 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
         "skipped": [{"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)],
         "ttft": _stats(predicted["ttft_ape"]),
         "tpot": _stats(predicted["tpot_ape"]),
+        "ttft_range": _range_stats(predicted),
         "groups": groups,
+    }
+
+
+def _range_stats(predicted: pd.DataFrame) -> dict[str, float | int]:
+    """How often the measured TTFT lies between the spread and synchronised regimes' TTFTs, and how wide
+    that range is (median high / low)."""
+    if "pred_ttft_low_ms" not in predicted.columns or predicted.empty:
+        return {"n": 0, "within_share": float("nan"), "median_width_ratio": float("nan")}
+    low, high = predicted["pred_ttft_low_ms"], predicted["pred_ttft_high_ms"]
+    measured = predicted["silicon_ttft_ms"]
+    return {
+        "n": int(len(predicted)),
+        "within_share": float(((measured >= low) & (measured <= high)).mean()),
+        "median_width_ratio": float((high / low).median()),
     }
 
 

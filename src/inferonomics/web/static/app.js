@@ -145,6 +145,7 @@ async function refresh() {
       fillTable($("predict-table"), [
         ["deployment", p.deployment],
         ["time to first token", `${num(p.ttft_ms)} ms`],
+        ["TTFT range: clients spread .. synchronised", `${num(p.ttft_range_ms[0])} .. ${num(p.ttft_range_ms[1])} ms`],
         ["time per output token", `${num(p.tpot_ms)} ms`],
         ["tokens/s per user", num(p.tokens_per_s_per_user)],
         ["output tokens/s per GPU", num(p.output_tokens_per_s_per_gpu)],
