@@ -34,6 +34,8 @@ class ServingPrediction:
     osl: int
     concurrency: float
     ttft_s: float
+    ttft_range_s: tuple[float, float]
+    """TTFT with the clients spread over the loop and with them synchronised (`SteadyState.ttft_range_s`)."""
     tpot_s: float
     requests_per_s: float
     output_tokens_per_s: float
@@ -44,8 +46,6 @@ class ServingPrediction:
     breakdown: dict[str, float] = field(default_factory=dict)
     mode: str = "agg"
     disagg: DisaggSpec | None = None
-    ttft_range_s: tuple[float, float] | None = None
-    """TTFT with the clients spread over the loop and with them synchronised (`SteadyState.ttft_range_s`)."""
 
     @property
     def output_tokens_per_s_per_gpu(self) -> float:
@@ -77,7 +77,7 @@ class ServingPrediction:
             "osl": self.osl,
             "concurrency": self.concurrency,
             "ttft_ms": self.ttft_s * 1e3,
-            "ttft_range_ms": [t * 1e3 for t in (self.ttft_range_s or (self.ttft_s, self.ttft_s))],
+            "ttft_range_ms": [t * 1e3 for t in self.ttft_range_s],
             "tpot_ms": self.tpot_s * 1e3,
             "tokens_per_s_per_user": self.tokens_per_s_per_user,
             "output_tokens_per_s": self.output_tokens_per_s,

@@ -278,15 +278,15 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
 def predict_frame(
     df: pd.DataFrame, calibration: Calibration | None = None, configs_dir: Path | None = None
 ) -> pd.DataFrame:
-    """`df` with pred_ttft_ms, pred_tpot_ms, ttft_ape, tpot_ape and skip_reason columns added. Models not
-    in the catalog are looked for as Hugging Face configs in `configs_dir`."""
+    """`df` with pred_ttft_ms (and its range, pred_ttft_low_ms .. pred_ttft_high_ms), pred_tpot_ms, ttft_ape,
+    tpot_ape and skip_reason columns added. Models not in the catalog are looked for as Hugging Face
+    configs in `configs_dir`."""
     plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
-    for col in ("pred_ttft_low_ms", "pred_ttft_high_ms"):
+    for col in ("pred_ttft_ms", "pred_ttft_low_ms", "pred_ttft_high_ms", "pred_tpot_ms"):
         res[col] = pd.to_numeric(res[col], errors="coerce")
     for k in ("ttft", "tpot"):
-        res[f"pred_{k}_ms"] = pd.to_numeric(res[f"pred_{k}_ms"], errors="coerce")
         res[f"{k}_ape"] = (res[f"pred_{k}_ms"] - res[f"silicon_{k}_ms"]).abs() / res[f"silicon_{k}_ms"]
     return res
 
@@ -326,7 +326,7 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
 def _range_stats(predicted: pd.DataFrame) -> dict[str, float | int]:
     """How often the measured TTFT lies between the spread and synchronised regimes' TTFTs, and how wide
     that range is (median high / low)."""
-    if "pred_ttft_low_ms" not in predicted.columns or predicted.empty:
+    if predicted.empty:
         return {"n": 0, "within_share": float("nan"), "median_width_ratio": float("nan")}
     low, high = predicted["pred_ttft_low_ms"], predicted["pred_ttft_high_ms"]
     measured = predicted["silicon_ttft_ms"]
