@@ -26,6 +26,7 @@ from inferonomics.perf import (
 )
 from inferonomics.perf.bounds import active_weight_bytes, floors
 from inferonomics.perf.kernels import CollectiveKernel, GemmKernel
+from inferonomics.perf.moe import busiest_rank_assignments, touched_experts_per_rank
 from inferonomics.perf.steady_state import closed_loop
 
 
@@ -293,3 +294,31 @@ def test_tiny_gemms_run_below_the_roofline_occupancy() -> None:
     decode_narrow = k.time_s(8.0, 256.0, 8192.0) / 256.0
     decode_wide = k.time_s(8.0, 8192.0, 8192.0) / 8192.0
     assert decode_narrow > decode_wide
+
+
+@pytest.mark.parametrize(
+    ("experts", "top_k", "ep", "tokens"), [(128, 8, 8, 4), (128, 8, 8, 16), (256, 8, 32, 128), (64, 6, 2, 3)]
+)
+def test_expert_load_matches_uniform_routing(experts: int, top_k: int, ep: int, tokens: int) -> None:
+    """Monte Carlo of uniform top-k routing: a rank's mean touched experts and the busiest rank's
+    token-expert assignments are within 10% of perf/moe.py's closed forms."""
+    rng = np.random.default_rng(7)
+    local = experts // ep
+    touched, busiest = [], []
+    for _ in range(400):
+        chosen = np.argsort(rng.random((tokens, experts)), axis=1)[:, :top_k]
+        rank = chosen // local
+        touched.append(np.mean([len(np.unique(chosen[rank == r])) for r in range(ep)]))
+        busiest.append(np.bincount(rank.ravel(), minlength=ep).max())
+    assert touched_experts_per_rank(tokens, experts, top_k, ep) == pytest.approx(np.mean(touched), rel=0.10)
+    assert busiest_rank_assignments(tokens, top_k, ep) == pytest.approx(np.mean(busiest), rel=0.10)
+    assert busiest_rank_assignments(tokens, top_k, ep) > tokens * top_k / ep
+
+
+def test_one_expert_rank_carries_every_assignment() -> None:
+    t = np.array([1.0, 7.0, 300.0])
+    assert np.allclose(busiest_rank_assignments(t, 8.0, 1), 8.0 * t)
+    assert np.allclose(touched_experts_per_rank(t, 256.0, 8.0, 1), 256.0 * (1.0 - (1.0 - 8.0 / 256.0) ** t))
+    # the busiest rank's excess over the balanced share shrinks as the batch grows (a small-batch effect)
+    excess = busiest_rank_assignments(t, 8.0, 8) / (8.0 * t / 8)
+    assert np.all(np.diff(excess) < 0) and excess[-1] < 1.2

@@ -28,3 +28,25 @@ def test_measured_ttft_mostly_falls_in_the_predicted_range(shared_data: Path) ->
     ok = res.dropna(subset=["pred_ttft_ms"])
     assert (ok.pred_ttft_low_ms <= ok.pred_ttft_ms * (1 + 1e-9)).all()
     assert (ok.pred_ttft_ms <= ok.pred_ttft_high_ms * (1 + 1e-9)).all()
+
+
+def test_engine_prior_pulls_poorly_informed_scales_towards_the_kernel_tables(shared_data: Path) -> None:
+    """Fitted on a few vLLM runs of one MoE model, the efficiency scales stray further from 1 (the
+    kernel tables) without the prior than with it (fitting.PRIOR_WEIGHT)."""
+    import numpy as np
+
+    from inferonomics.perf.calibration import default_calibration
+    from inferonomics.perf.fitting import SCALE_PARAMS, fit_engines
+    from inferonomics.validate.serving import load_measured
+
+    df = load_measured(shared_data / "measured" / "serving_h100_h200.csv")
+    few = df[(df.backend == "vllm") & (df.model_path == "openai/gpt-oss-120b")].head(24)
+    cal = default_calibration()
+    budgets = {"vllm": (cal.engines["vllm"].prefill_token_budget,)}
+
+    def spread(weight: float) -> float:
+        eng = fit_engines(cal, few, ["vllm"], budgets=budgets, verbose=False, prior_weight=weight)["vllm"]
+        scales = [getattr(eng, n) for n in SCALE_PARAMS] + list(eng.format_scales.values())
+        return float(np.sum(np.log(scales) ** 2))
+
+    assert spread(4.0) < 0.5 * spread(0.0)

@@ -5,7 +5,8 @@ decode step for `decode_seqs` sequences. Per pipeline stage and per layer, each 
 
 - GEMMs: attention projections and dense FFNs over the tokens of its attention-DP rank with weights
   split over `tp`; routed experts over the experts it holds (expected distinct experts touched by
-  T tokens choosing k of E: E x (1 - (1 - k/E)^T), Erdil 2025), shared experts, and the LM head;
+  T tokens choosing k of E: E x (1 - (1 - k/E)^T), Erdil 2025) with the token load of the busiest
+  expert-parallel rank (routing imbalance, `moe.py`), shared experts, and the LM head;
 - attention: decode reads the KV cache (memory-bound), prefill is causal FLOPs (compute-bound);
 - collectives: two all-reduces per layer under tensor parallelism, all-to-all dispatch/combine for
   expert parallelism with attention DP;
@@ -44,6 +45,7 @@ from inferonomics.perf.memory import (
     kv_shards,
     state_bytes_per_sequence_per_chip,
 )
+from inferonomics.perf.moe import busiest_rank_assignments, touched_experts_per_rank
 
 ACTIVATION_BYTES = 2.0
 
@@ -107,7 +109,6 @@ class _Shapes:
     router_n: float
     shared_n: float
     expert_n: float
-    experts_local: float
     lm_head_n: float
     kv_shards: int
     kv_heads_per_chip: float
@@ -171,7 +172,6 @@ class StepTimeModel:
             router_n=p["router"] / max(n_moe, 1) / h,
             shared_n=p["shared_experts"] / max(n_moe, 1) / h / dep.tp,
             expert_n=p["routed_experts"] / max(n_moe * m.num_experts, 1) / h / dep.moe_tp_size,
-            experts_local=m.num_experts / dep.moe_ep if m.is_moe else 0.0,
             lm_head_n=(p["lm_head"] or p["embedding"]) / h / dep.tp,
             kv_shards=shards,
             kv_heads_per_chip=kv_heads,
@@ -238,10 +238,10 @@ class StepTimeModel:
         if s.n_dense_ffn:
             gemm = gemm + gw.time_s(t_rank, s.ffn_n, h, s.n_dense_ffn * frac, 2 * s.n_dense_ffn * frac)
         if s.n_moe:
+            # the busiest expert-parallel rank sets the layer's time (perf/moe.py)
             e, k = float(m.num_experts), float(m.experts_per_token)
-            touched = e * (1.0 - (1.0 - k / e) ** tokens)
-            per_expert = safe_div(tokens * k, touched)
-            local = touched * s.experts_local / e
+            local = touched_experts_per_rank(tokens, e, k, dep.moe_ep)
+            per_expert = safe_div(busiest_rank_assignments(tokens, k, dep.moe_ep), local)
             experts = gw.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
             gemm = gemm + experts * (
