@@ -5,8 +5,9 @@ attention, NCCL alpha/bus bandwidth per op and group size, each by robust least 
 Efficiencies are fractions of each GPU's catalog peaks, so the same numbers describe both GPUs and
 carry to others through their specs. Stage 2 (engines, measured serving runs): per-backend host
 overhead, custom all-reduce latency scale, prefill and MoE-prefill efficiency scales, the TTFT wait
-scale (least squares on log TTFT and TPOT) and the token budget per iteration (a grid: it is a
-discrete engine setting the runs do not record).
+scale (least squares on log TTFT and TPOT, with a prior pulling the efficiency scales towards 1, the
+kernel tables: `PRIOR_WEIGHT`) and the token budget per iteration (a grid: it is a discrete engine
+setting the runs do not record).
 """
 
 from __future__ import annotations
