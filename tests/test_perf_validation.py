@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inferonomics.validate.serving import validate_serving
+import numpy as np
+
+from inferonomics.perf.calibration import default_calibration
+from inferonomics.perf.fitting import SCALE_PARAMS, fit_engines
+from inferonomics.validate.serving import load_measured, validate_serving
 
 
 def test_measured_runs_are_covered_and_tpot_is_close(shared_data: Path) -> None:
@@ -33,12 +37,6 @@ def test_measured_ttft_mostly_falls_in_the_predicted_range(shared_data: Path) ->
 def test_engine_prior_pulls_poorly_informed_scales_towards_the_kernel_tables(shared_data: Path) -> None:
     """Fitted on a few vLLM runs of one MoE model, the efficiency scales stray further from 1 (the
     kernel tables) without the prior than with it (fitting.PRIOR_WEIGHT)."""
-    import numpy as np
-
-    from inferonomics.perf.calibration import default_calibration
-    from inferonomics.perf.fitting import SCALE_PARAMS, fit_engines
-    from inferonomics.validate.serving import load_measured
-
     df = load_measured(shared_data / "measured" / "serving_h100_h200.csv")
     few = df[(df.backend == "vllm") & (df.model_path == "openai/gpt-oss-120b")].head(24)
     cal = default_calibration()

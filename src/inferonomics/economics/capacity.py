@@ -25,7 +25,7 @@ import pandas as pd
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
-from inferonomics.economics.frontier import Frontier, frontier
+from inferonomics.economics.frontier import Frontier, unit_cost_frontier
 from inferonomics.economics.ownership import Acquisition, ChipHourCost, OwnershipAssumptions, chip_hour_cost
 from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
@@ -127,16 +127,7 @@ def _frontier_and_price(
 ) -> tuple[Frontier, ChipHourCost]:
     """The speed/cost frontier of `model` on `hardware` (costed at 1 USD per chip-hour, rescaled by the
     plan) and the chip-hour price of the acquisition."""
-    f = frontier(
-        model,
-        hardware,
-        isl=isl,
-        osl=osl,
-        max_chips=max_chips,
-        precision=precision,
-        usd_per_chip_hour=1.0,
-        calibration=calibration,
-    )
+    f = unit_cost_frontier(model, hardware, isl, osl, max_chips, precision, calibration)
     price = chip_hour_cost(_system(hardware), acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
     return f, price
 

@@ -16,7 +16,7 @@ import pandas as pd
 from inferonomics.catalog.hardware import System, parse_overrides, with_overrides
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
-from inferonomics.economics.frontier import Frontier, frontier
+from inferonomics.economics.frontier import Frontier, unit_cost_frontier
 from inferonomics.economics.ownership import (
     Acquisition,
     OwnershipAssumptions,
@@ -68,27 +68,6 @@ def cheapest_point(
     return pts.loc[pts[column].idxmin()], True
 
 
-def _unit_frontier(
-    model: ModelSpec,
-    system: System,
-    isl: int,
-    osl: int,
-    max_chips: int,
-    precision: str | None,
-    calibration: Calibration | None,
-) -> Frontier:
-    return frontier(
-        model,
-        system,
-        isl=isl,
-        osl=osl,
-        max_chips=max_chips,
-        precision=precision,
-        usd_per_chip_hour=1.0,
-        calibration=calibration,
-    )
-
-
 # ---------------------------------------------------------------------------------------------------
 # Model lab vs pure inference provider
 # ---------------------------------------------------------------------------------------------------
@@ -131,7 +110,7 @@ def lab_vs_provider(
         ("lab", lab_model, lab_precision),
     ):
         spec, _ = _resolve(m, system)
-        fronts[role] = _unit_frontier(spec, system, isl, osl, max_chips, prec, calibration)
+        fronts[role] = unit_cost_frontier(spec, system, isl, osl, max_chips, prec, calibration)
     notes: list[str] = []
     points = {}
     for role, f in fronts.items():
@@ -253,7 +232,7 @@ def hardware_per_dollar(
         price = chip_hour_cost(
             system, opt.acquisition, usd_per_chip_hour=opt.usd_per_chip_hour, ownership=opt.ownership
         )
-        f = _unit_frontier(spec, system, isl, osl, max_chips, precision, calibration)
+        f = unit_cost_frontier(spec, system, isl, osl, max_chips, precision, calibration)
         row, met = cheapest_point(f, min_tokens_per_s_per_user)
         if not met:
             notes.append(f"{opt.label}: never reaches {min_tokens_per_s_per_user:g} tok/s per user; fastest point used")
@@ -376,7 +355,7 @@ def market_gap(
         raise InvalidInputError(f"input_share must be in [0, 1], got {input_share!r}")
     spec, system = _resolve(model, hardware)
     price = chip_hour_cost(system, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
-    f = _unit_frontier(spec, system, isl, osl, max_chips, precision, calibration)
+    f = unit_cost_frontier(spec, system, isl, osl, max_chips, precision, calibration)
     pts = f.all_points
     p = price.usd_per_chip_hour
     blended_all = (input_share * pts["usd_per_mtok_input"] + (1 - input_share) * pts["usd_per_mtok_output"]) * p

@@ -315,4 +315,34 @@ def frontier(
     )
 
 
-__all__ = ["Frontier", "POINT_COLUMNS", "candidate_deployments", "frontier", "pareto_mask", "sweep"]
+def unit_cost_frontier(
+    model: ModelSpec | str,
+    hardware: System | str,
+    isl: int,
+    osl: int,
+    max_chips: int,
+    precision: str | None,
+    calibration: Calibration | None,
+) -> Frontier:
+    """The frontier costed at 1 USD per chip-hour, for callers that rescale it by their own chip-hour price."""
+    return frontier(
+        model,
+        hardware,
+        isl=isl,
+        osl=osl,
+        max_chips=max_chips,
+        precision=precision,
+        usd_per_chip_hour=1.0,
+        calibration=calibration,
+    )
+
+
+__all__ = [
+    "Frontier",
+    "POINT_COLUMNS",
+    "candidate_deployments",
+    "frontier",
+    "pareto_mask",
+    "sweep",
+    "unit_cost_frontier",
+]

@@ -221,6 +221,7 @@ SCALE_PARAMS = (
     "moe_prefill_eff_scale",
     "moe_decode_eff_scale",
 )
+_SCALE_INDEX = [ENGINE_PARAMS.index(n) for n in SCALE_PARAMS]
 TOKEN_BUDGETS = (2048.0, 4096.0, 8192.0, 16384.0, 32768.0)
 """Candidate max-tokens-per-iteration settings (a discrete engine knob: grid, not gradient)."""
 
@@ -259,7 +260,7 @@ def fit_engines(
             pred = predict_plans(plans, c)
             rt = np.log(pred["pred_tpot_ms"].astype(float).to_numpy()) - np.log(y["silicon_tpot_ms"].to_numpy())
             rf = np.log(pred["pred_ttft_ms"].astype(float).to_numpy()) - np.log(y["silicon_ttft_ms"].to_numpy())
-            scales = np.concatenate([x[[ENGINE_PARAMS.index(n) for n in SCALE_PARAMS]], x[len(ENGINE_PARAMS) :]])
+            scales = np.concatenate([x[_SCALE_INDEX], x[len(ENGINE_PARAMS) :]])
             prior = prior_weight * np.log(scales)
             return np.nan_to_num(np.concatenate([rt, TTFT_WEIGHT * rf, prior]), nan=5.0)
 
