@@ -85,6 +85,41 @@ def test_predict_disagg(run_cli) -> None:
     assert d["mode"] == "disagg" and d["chips"] == 12 and d["breakdown"]["kv_transfer_ms"] > 0
 
 
+BASE_DISAGG = "predict -m DeepSeek-R1 -H gb200 --precision fp4 --backend trtllm --isl 1024 --osl 1024 -c 512"
+POOLS = "--mode disagg --prefill-instances 2 --decode-instances 1"
+
+
+def _disagg_args(*pools: str) -> list[str]:
+    return " ".join([BASE_DISAGG, POOLS, *pools, "--json"]).split()
+
+
+def test_predict_disagg_pools_have_their_own_parallelism(run_cli) -> None:
+    r = run_cli(
+        *_disagg_args(
+            "--prefill-tp 1 --prefill-attention-dp 4 --prefill-ep 4",
+            "--decode-tp 1 --decode-attention-dp 16 --decode-ep 16",
+        )
+    )
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["chips"] == 2 * 4 + 16
+    assert d["disagg"]["prefill"] == {"tp": 1, "pp": 1, "ep": 4, "attention_dp": 4}
+    assert d["disagg"]["decode"] == {"tp": 1, "pp": 1, "ep": 16, "attention_dp": 16}
+    # the prefill instance holds the weights over 4 chips, the decode instance over 16
+    assert d["disagg"]["prefill_memory_gb_per_gpu"] > d["memory"]["weights_gb"] * 3
+
+
+def test_predict_disagg_prefill_pool_that_cannot_hold_the_weights_exits_2(run_cli) -> None:
+    r = run_cli(*_disagg_args("--prefill-tp 1", "--decode-tp 8 --decode-ep 8"))
+    assert r.exit_code == 2
+    assert "prefill pool" in r.output and "does not fit" in r.output and "Traceback" not in r.output
+
+
+def test_pool_options_without_disagg_exit_2(run_cli) -> None:
+    r = run_cli(*"predict -m llama-3.1-8b -H h100_sxm --isl 128 --osl 128 -c 4 --prefill-tp 2".split())  # noqa: SIM905
+    assert r.exit_code == 2 and "--mode disagg" in r.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

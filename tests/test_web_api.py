@@ -56,6 +56,43 @@ def test_catalog_details_and_unknown_names(client: TestClient) -> None:
     assert r.status_code == 404 and "Llama-3.1-8B" in r.json()["detail"]
 
 
+DISAGG = {
+    "model": "DeepSeek-R1",
+    "hardware": "gb200",
+    "precision": "fp4",
+    "backend": "trtllm",
+    "concurrency": 512,
+    "mode": "disagg",
+}
+
+
+def test_predict_disaggregated_pools(client: TestClient) -> None:
+    pools = {
+        "prefill": {"instances": 2, "attention_dp": 4, "ep": 4},
+        "decode": {"instances": 1, "attention_dp": 16, "ep": 16},
+    }
+    r = client.post("/api/predict", json={**DISAGG, **pools})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["mode"] == "disagg" and d["chips"] == 24 and d["breakdown"]["kv_transfer_ms"] > 0
+    assert d["disagg"]["decode"]["attention_dp"] == 16 and "prefill: 2 x" in d["deployment"]
+    assert d["charts"]["breakdown"] and d["ttft_ms"] > 0 and d["tpot_ms"] > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"prefill": {"instances": 2, "tp": 8, "ep": 8}}, "decode", "needs both pools"),
+        ({"mode": "agg", "prefill": {"tp": 8}, "decode": {"tp": 8}}, "mode", "only to mode 'disagg'"),
+        ({"prefill": {"tp": 1}, "decode": {"tp": 8, "ep": 8}}, "prefill", "does not fit"),
+    ],
+)
+def test_predict_disaggregated_bad_pools_are_400(client: TestClient, extra: dict, field: str, message: str) -> None:
+    r = client.post("/api/predict", json={**DISAGG, **extra})
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field and message in r.json()["detail"]
+
+
 def test_predict_auto_tp_with_charts(client: TestClient) -> None:
     r = client.post("/api/predict", json={**SMALL, "concurrency": 8})
     assert r.status_code == 200, r.text

@@ -55,7 +55,15 @@ def predict_cmd(
     prefill_instances: Annotated[int, typer.Option("--prefill-instances", help="disagg: prefill instances.")] = 1,
     decode_instances: Annotated[int, typer.Option("--decode-instances", help="disagg: decode instances.")] = 1,
     prefill_tp: Annotated[int | None, typer.Option("--prefill-tp", help="disagg: TP of each prefill instance.")] = None,
+    prefill_ep: Annotated[int | None, typer.Option("--prefill-ep", help="disagg: EP of each prefill instance.")] = None,
+    prefill_attention_dp: Annotated[
+        int | None, typer.Option("--prefill-attention-dp", help="disagg: attention DP of each prefill instance.")
+    ] = None,
     decode_tp: Annotated[int | None, typer.Option("--decode-tp", help="disagg: TP of each decode instance.")] = None,
+    decode_ep: Annotated[int | None, typer.Option("--decode-ep", help="disagg: EP of each decode instance.")] = None,
+    decode_attention_dp: Annotated[
+        int | None, typer.Option("--decode-attention-dp", help="disagg: attention DP of each decode instance.")
+    ] = None,
     speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
     acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
     set_: SetOpt = None,
@@ -70,8 +78,6 @@ def predict_cmd(
         raise InvalidInputError(f"--mode must be agg or disagg, got {mode!r}")
     common = dict(
         pp=pp,
-        ep=ep,
-        attention_dp=attention_dp,
         precision=precision,
         kv_precision=kv_precision,
         backend=backend,
@@ -82,15 +88,31 @@ def predict_cmd(
     if mode == "disagg":
         if concurrency is None:
             raise InvalidInputError("disaggregated prediction needs --concurrency")
+        if dp != 1:
+            raise InvalidInputError("--dp does not apply to --mode disagg: give --prefill-instances/--decode-instances")
+
+        def pool(p_tp: int | None, p_ep: int | None, p_adp: int | None) -> Any:
+            return make_deployment(
+                model,
+                hardware,
+                tp=p_tp or tp,
+                ep=p_ep or ep,
+                attention_dp=p_adp or attention_dp,
+                **common,  # type: ignore[arg-type]
+            )
+
         spec = DisaggSpec(
-            prefill=make_deployment(model, hardware, tp=prefill_tp or tp, **common),  # type: ignore[arg-type]
-            decode=make_deployment(model, hardware, tp=decode_tp or tp, **common),  # type: ignore[arg-type]
+            prefill=pool(prefill_tp, prefill_ep, prefill_attention_dp),
+            decode=pool(decode_tp, decode_ep, decode_attention_dp),
             prefill_instances=prefill_instances,
             decode_instances=decode_instances,
         )
         pred = predict_disaggregated(spec, isl, osl, concurrency)
     else:
-        dep = make_deployment(model, hardware, tp=tp, dp=dp, **common)  # type: ignore[arg-type]
+        pool_opts = (prefill_tp, prefill_ep, prefill_attention_dp, decode_tp, decode_ep, decode_attention_dp)
+        if any(v is not None for v in pool_opts):
+            raise InvalidInputError("--prefill-*/--decode-* options apply only to --mode disagg")
+        dep = make_deployment(model, hardware, tp=tp, dp=dp, ep=ep, attention_dp=attention_dp, **common)  # type: ignore[arg-type]
         pred = predict_deployment(dep, isl, osl, concurrency, max_throughput=max_throughput)
     d = pred.to_dict()
     if json_:

@@ -46,6 +46,8 @@ class ServingPrediction:
     breakdown: dict[str, float] = field(default_factory=dict)
     mode: str = "agg"
     disagg: DisaggSpec | None = None
+    prefill_memory: MemoryUse | None = None
+    """Disaggregated: memory per chip of a prefill instance (weights and one prompt's KV cache)."""
 
     @property
     def output_tokens_per_s_per_gpu(self) -> float:
@@ -57,7 +59,8 @@ class ServingPrediction:
 
     @property
     def fits(self) -> bool:
-        return self.memory.fits
+        """The deployment holds its sequences (disaggregated: both pools do)."""
+        return self.memory.fits and (self.prefill_memory is None or self.prefill_memory.fits)
 
     def to_dict(self) -> dict[str, Any]:
         dep = self.deployment
@@ -98,7 +101,12 @@ class ServingPrediction:
                 "decode_instances": self.disagg.decode_instances,
                 "prefill_chips_per_instance": self.disagg.prefill.chips_per_replica,
                 "decode_chips_per_instance": self.disagg.decode.chips_per_replica,
+                "prefill": _parallelism(self.disagg.prefill),
+                "decode": _parallelism(self.disagg.decode),
             }
+            if self.prefill_memory is not None:
+                out["disagg"]["prefill_memory_gb_per_gpu"] = self.prefill_memory.total_bytes / 1e9
+                out["disagg"]["prefill_fits"] = self.prefill_memory.fits
         return out
 
 
@@ -168,6 +176,10 @@ def predict_deployment(
     )
 
 
+def _parallelism(dep: Deployment) -> dict[str, int]:
+    return {"tp": dep.tp, "pp": dep.pp, "ep": dep.moe_ep, "attention_dp": dep.attention_dp}
+
+
 def predict_disaggregated(
     spec: DisaggSpec,
     isl: int,
@@ -185,10 +197,19 @@ def predict_disaggregated(
     ss = disaggregated(p, d, spec.prefill_instances, spec.decode_instances, concurrency, isl, osl)
     per_decode = concurrency / spec.decode_instances
     mem = memory_use(spec.decode, per_decode, isl + osl, d.calibration)
-    if require_fit and not mem.fits:
+    # A prefill instance holds the weights and at least one prompt's KV cache until it is shipped.
+    prefill_mem = memory_use(spec.prefill, 1, isl, p.calibration)
+    if require_fit and not (mem.fits and prefill_mem.fits):
         from inferonomics.perf.memory import check_fits
 
-        check_fits(spec.decode, per_decode, isl + osl, d.calibration)
+        try:
+            check_fits(spec.prefill, 1, isl, p.calibration)
+        except DoesNotFitError as exc:
+            raise DoesNotFitError(f"prefill pool: {exc}", exc.required_bytes, exc.available_bytes) from None
+        try:
+            check_fits(spec.decode, per_decode, isl + osl, d.calibration)
+        except DoesNotFitError as exc:
+            raise DoesNotFitError(f"decode pool: {exc}", exc.required_bytes, exc.available_bytes) from None
     chips = (
         spec.prefill.chips_per_replica * spec.prefill_instances + spec.decode.chips_per_replica * spec.decode_instances
     )
@@ -208,6 +229,7 @@ def predict_disaggregated(
         breakdown={k: float(v) for k, v in ss.breakdown.items()},
         mode="disagg",
         disagg=spec,
+        prefill_memory=prefill_mem,
     )
 
 

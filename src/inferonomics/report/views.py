@@ -146,6 +146,19 @@ def prediction_view(dep: Any, isl: int, osl: int, concurrency: float | None, max
     return plain(out)
 
 
+def disaggregated_view(spec: Any, isl: int, osl: int, concurrency: float) -> dict[str, Any]:
+    """`predict_disaggregated(...).to_dict()` plus both pools in words."""
+    from inferonomics.perf import predict_disaggregated
+
+    out = predict_disaggregated(spec, isl, osl, concurrency).to_dict()
+    out["deployment"] = (
+        f"prefill: {spec.prefill_instances} x {spec.prefill.describe()}; "
+        f"decode: {spec.decode_instances} x {spec.decode.describe()}"
+    )
+    out["chips_per_replica"] = spec.decode.chips_per_replica
+    return plain(out)
+
+
 def floors_view(
     model: ModelSpec,
     system: System,

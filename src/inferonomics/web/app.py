@@ -308,6 +308,34 @@ def _deployment(b: S.DeploymentBody) -> Any:
     )
 
 
+def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
+    """Prefill and decode pools of the body (mode 'disagg'), each with its own parallelism."""
+    from inferonomics.perf import DisaggSpec, make_deployment
+
+    if b.prefill is None or b.decode is None:
+        raise FieldError("prefill" if b.prefill is None else "decode", _invalid("mode 'disagg' needs both pools"))
+    if b.concurrency is None or b.max_throughput:
+        raise FieldError("concurrency", _invalid("disaggregated prediction needs a concurrency"))
+    model, system = _model(b.model), _system(b.hardware)
+    w, kv = _precision(b.precision, "precision"), _precision(b.kv_precision, "kv_precision")
+
+    def pool(p: S.PoolBody) -> Any:
+        return make_deployment(
+            model,
+            system,
+            tp=p.tp,
+            pp=p.pp,
+            ep=p.ep,
+            attention_dp=p.attention_dp,
+            precision=w,
+            kv_precision=kv,
+            backend=b.backend,
+        )
+
+    spec = DisaggSpec(pool(b.prefill), pool(b.decode), b.prefill.instances, b.decode.instances)
+    return views.disaggregated_view(spec, b.isl, b.osl, b.concurrency)
+
+
 class _LRU:
     """A small thread-safe memo of pure results (same body, same answer)."""
 
@@ -441,9 +469,14 @@ def create_app(
         fields(request, body)
         if body.concurrency is None and not body.max_throughput:
             raise FieldError("concurrency", _invalid("give a concurrency or set max_throughput"))
-        dep = _deployment(body)
-        conc = None if body.max_throughput else body.concurrency
-        out = views.prediction_view(dep, body.isl, body.osl, conc, body.max_throughput)
+        if body.mode == "disagg":
+            out = _disaggregated_prediction(body)
+        else:
+            if body.prefill is not None or body.decode is not None:
+                raise FieldError("mode", _invalid("prefill and decode pools apply only to mode 'disagg'"))
+            dep = _deployment(body)
+            conc = None if body.max_throughput else body.concurrency
+            out = views.prediction_view(dep, body.isl, body.osl, conc, body.max_throughput)
         out["charts"] = {"breakdown": charts.breakdown_chart(out), "memory": charts.memory_chart(out)}
         return out
 

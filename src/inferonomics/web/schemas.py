@@ -47,11 +47,24 @@ class DeploymentBody(Workload):
     backend: Backend = "vllm"
 
 
+class PoolBody(Body):
+    """One pool of disaggregated serving: its instances and each instance's parallelism."""
+
+    instances: int = Field(1, ge=1, le=256, description="Instances in the pool.")
+    tp: int = Field(1, ge=1, le=256, description="Tensor parallelism of each instance.")
+    pp: int = Field(1, ge=1, le=64, description="Pipeline stages of each instance.")
+    ep: int = Field(1, ge=1, le=256, description="Expert parallelism of each instance.")
+    attention_dp: int = Field(1, ge=1, le=256, description="Attention data-parallel groups of each instance.")
+
+
 class PredictBody(DeploymentBody):
     concurrency: float | None = Field(
         16.0, ge=1, le=100_000, description="Closed-loop clients over all replicas; null with max_throughput."
     )
     max_throughput: bool = Field(False, description="Pick the concurrency per replica that maximises throughput.")
+    mode: Literal["agg", "disagg"] = Field("agg", description="Aggregated, or separate prefill and decode pools.")
+    prefill: PoolBody | None = Field(None, description="disagg: the prefill pool (required with mode disagg).")
+    decode: PoolBody | None = Field(None, description="disagg: the decode pool (required with mode disagg).")
 
 
 class RooflineBody(DeploymentBody):
