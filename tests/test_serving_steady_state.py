@@ -76,3 +76,46 @@ def test_simulation_from_the_same_names_as_predict() -> None:
 
     res = simulate("llama-3.1-8b", "h100_sxm", ClosedLoop(4, Fixed(256), Fixed(32), num_requests=20), tp=1, dp=2)
     assert res.summary["completed"] == 20 and res.summary["replicas"] == 2 and res.summary["chips"] == 2
+
+
+DISAGG_CASES = [
+    # model, tp, precision, backend, isl, osl, clients, prefill instances, decode instances
+    ("llama-3.1-70b", 4, "fp8", "vllm", 4096, 512, 16, 1, 1),  # prefill pool lightly loaded
+    ("llama-3.1-70b", 4, "fp8", "vllm", 4096, 512, 64, 1, 1),  # prefill pool saturated: clients queue
+    ("llama-3.1-70b", 4, "fp8", "vllm", 1024, 512, 256, 1, 1),  # busy prefill pool, batches of 1-2
+    ("llama-3.1-8b", 1, "bf16", "trtllm", 512, 256, 256, 1, 1),  # batches of several prompts
+    ("qwen3-32b", 2, "fp8", "trtllm", 2048, 512, 256, 2, 2),
+]
+
+
+@pytest.mark.parametrize(("model", "tp", "precision", "backend", "isl", "osl", "c", "pi", "di"), DISAGG_CASES)
+def test_disaggregated_closed_form_matches_the_simulator(
+    model: str, tp: int, precision: str, backend: str, isl: int, osl: int, c: int, pi: int, di: int
+) -> None:
+    """Disaggregated pools: TPOT and throughput within 8%. TTFT: the jitter-free simulation is the
+    optimistic end (its clients never collide), so the closed form may exceed it by the wait for a busy
+    prefill batch, at most one full-budget batch S(g_max), and must not fall below it by more than 8%."""
+    StepTimeModel, make_deployment, _ = _perf()
+    from inferonomics.perf.steady_state import disaggregated
+    from inferonomics.serving import ClusterConfig, Disaggregation
+
+    dep = make_deployment(model, "h100_sxm", tp=tp, precision=precision, backend=backend)
+    stm = StepTimeModel(dep)
+    pred = disaggregated(stm, stm, pi, di, float(c), float(isl), float(osl))
+    cluster = ClusterConfig(disaggregation=Disaggregation(pi, di))
+    res = Simulation(
+        StepTimeModel(dep), ClosedLoop(c, Fixed(isl), Fixed(osl), num_requests=20 * c), cluster=cluster
+    ).run()
+    done = res.requests[res.requests.status == "completed"].sort_values("finish_s")
+    warm, drain = done.finish_s.iloc[2 * c - 1], done.finish_s.iloc[len(done) - c]
+    window = done[(done.finish_s > warm) & (done.finish_s <= drain)]
+    rps = (len(window) - 1) / (window.finish_s.iloc[-1] - window.finish_s.iloc[0])
+    steady = done[(done.arrival_s >= warm) & (done.finish_s <= drain)]
+    assert steady.tpot_s.mean() == pytest.approx(float(pred.tpot_s), rel=TOLERANCE)
+    assert rps == pytest.approx(float(pred.requests_per_s), rel=TOLERANCE)
+    g_max = max(stm.engine.prefill_token_budget // isl, 1)
+    full_batch_s = stm.iteration_time_s(g_max * isl, g_max * isl * (isl + 1) / 2, 0.0, 0.0, g_max)
+    sim_ttft = steady.ttft_s.mean()
+    assert (1 - TOLERANCE) * sim_ttft <= float(pred.ttft_s) <= sim_ttft * (1 + TOLERANCE) + full_batch_s, (
+        f"TTFT sim {sim_ttft * 1e3:.1f} ms vs {float(pred.ttft_s) * 1e3:.1f} ms (S(g_max) {full_batch_s * 1e3:.1f} ms)"
+    )

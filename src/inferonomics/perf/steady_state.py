@@ -29,7 +29,8 @@ closed form (its synchronised regime) on TPOT and throughput within 8% (tests/te
 
 When the KV cache cannot hold C sequences of ISL + OSL tokens, only M fit; the other C - M clients
 queue (Little's law: a queue wait of (C - M) / lambda is added to TTFT).
-Disaggregated serving solves the prefill pool (an M/D/1 queue of prefills), the KV transfer and the
+Disaggregated serving solves the prefill pool (prompts batched up to the token budget, queueing near
+capacity), the KV transfer and the
 decode pool separately.
 """
 
@@ -230,11 +231,18 @@ def disaggregated(
 ) -> SteadyState:
     """Closed loop over separate prefill and decode pools, with the KV cache shipped between them.
 
-    Prefill pool: each instance serves requests one batch at a time; a request waits in an M/D/1 queue
-    (mean wait rho x S / (2 (1 - rho))). KV transfer: the prompt's KV bytes over the scale-up link when
-    both pools fit in one scale-up domain, else the inter-node link (per chip, all chips of the prefill
-    replica in parallel), plus its latency. Decode pool:
-    decode-only iterations with the sequences in their decode phase spread over the instances.
+    Prefill pool: an instance batches the prompts waiting when it starts an iteration, up to its token
+    budget B (g_max = B // ISL prompts). Prompts arrive at lambda_i = lambda / instances, so a batch holds
+    g = clip(lambda_i S(g), 1, g_max) prompts, S(g) being one iteration of g x ISL prefill tokens. A prompt
+    finds the instance busy with probability rho = lambda_i S(g) / g and waits for the rest of that batch,
+    S(g) / 2 (batching absorbs bursts, and a closed loop has no unbounded queue: Poisson-style 1 / (1 - rho)
+    growth does not apply); past 95% of the pool's capacity at full batches, g_max / S(g_max) per
+    instance, the clients queue there and capacity sets the rate.
+    KV transfer: the prompt's KV bytes over the scale-up link when both pools fit in one scale-up domain,
+    else the inter-node link (per chip, all chips of the prefill replica in parallel), plus its latency.
+    Decode pool: decode-only iterations with the sequences in their decode phase spread over the instances.
+    The simulator (`inferonomics.serving`, Disaggregation) plays this out and agrees within the tolerance
+    of tests/test_serving_steady_state.py.
     """
     c, i, o = np.broadcast_arrays(
         np.asarray(concurrency, dtype=np.float64),
@@ -245,7 +253,15 @@ def disaggregated(
     tps = dep_d.tokens_per_step
     ctx = i + o / 2.0
     decode_steps = np.maximum(o - 1.0, 0.0) / tps
-    service = np.asarray(prefill.prefill_time_s(i))
+    budget = prefill.engine.prefill_token_budget * prefill.deployment.attention_dp
+    g_max = np.maximum(np.floor(budget / i), 1.0)
+
+    def batch_s(g: np.ndarray) -> np.ndarray:
+        """One prefill iteration of g prompts of ISL tokens."""
+        return np.asarray(prefill.iteration_time_s(g * i, g * i * (i + 1.0) / 2.0, 0.0, 0.0, g))
+
+    service = batch_s(np.ones_like(i))
+    service_full = batch_s(g_max)
     kv_bytes = dep_d.model.kv_bytes(i, dep_d.kv_precision)
     sys = dep_d.system
     # The KV cache moves over the scale-up fabric (NVLink) when both pools sit in one domain (an NVL72
@@ -262,25 +278,29 @@ def disaggregated(
     ttft = service + transfer + overhead
     shape = np.broadcast_shapes(c.shape, np.shape(service), np.shape(prefill_instances), np.shape(decode_instances))
     ttft, tau = np.broadcast_to(ttft, shape).copy(), np.broadcast_to(tau, shape).copy()
+    s_g = np.broadcast_to(service, shape).copy()
     lam = c / (ttft + decode_steps * tau)
-    lam_cap = 0.95 * prefill_instances / service
+    lam_cap = 0.95 * prefill_instances * g_max / service_full
     active = np.ones(shape, dtype=bool)  # each element iterates until it converges, alone (scalar = vector)
     for _ in range(FIXED_POINT_ITERATIONS):
         lam_new = c / np.maximum(ttft + decode_steps * tau, 1e-9)
         lam_next = 0.5 * lam + 0.5 * lam_new
-        rho = lam_next * service / prefill_instances
-        capped = rho >= 0.95
-        rho = np.minimum(rho, 0.95)
-        wait = rho * service / (2.0 * (1.0 - rho))
+        per_instance = lam_next / prefill_instances
+        g = np.clip(per_instance * s_g, 1.0, g_max)
+        s_next = batch_s(g)
+        rho = np.minimum(per_instance * s_next / g, 1.0)
+        capped = per_instance * service_full / g_max >= 0.95
+        wait = rho * s_next / 2.0
         d = np.minimum(c, lam_next * decode_steps * tau) / decode_instances
         tau_next = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
-        ttft_next = service + wait + transfer + overhead
+        ttft_next = s_next + wait + transfer + overhead
         # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
         ttft_next = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau_next, ttft_next), ttft_next)
         converged = (np.abs(ttft_next - ttft) <= 1e-10 * ttft_next) & (np.abs(lam_next - lam) <= 1e-10 * lam_next)
         ttft = np.where(active, ttft_next, ttft)
         lam = np.where(active, lam_next, lam)
         tau = np.where(active, tau_next, tau)
+        s_g = np.where(active, s_next, s_g)
         active &= ~converged
         if not active.any():
             break
