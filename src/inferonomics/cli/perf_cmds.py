@@ -46,6 +46,9 @@ def predict_cmd(
         str | None, typer.Option("--precision", help="Weight format (default: the checkpoint's).")
     ] = None,
     kv_precision: Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format.")] = None,
+    expert_precision: Annotated[
+        str | None, typer.Option("--expert-precision", help="MoE: routed experts' format, if not --precision.")
+    ] = None,
     backend: Annotated[str, typer.Option("--backend", help="trtllm, vllm or sglang.")] = "vllm",
     concurrency: Annotated[float | None, typer.Option("--concurrency", "-c", help="Closed-loop clients.")] = None,
     max_throughput: Annotated[
@@ -80,6 +83,7 @@ def predict_cmd(
         pp=pp,
         precision=precision,
         kv_precision=kv_precision,
+        expert_precision=expert_precision,
         backend=backend,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,

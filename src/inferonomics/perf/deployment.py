@@ -36,6 +36,9 @@ class Deployment:
     """0 = chips per stage / moe_ep."""
     weight_precision: str = "bf16"
     kv_precision: str = "bf16"
+    expert_precision: str | None = None
+    """Format of the routed experts' weights when it differs from the rest (e.g. NVIDIA's FP4 checkpoints
+    of DeepSeek-R1 quantise only the MoE experts to NVFP4); None = `weight_precision`."""
     backend: Backend = "vllm"
     replicas: int = 1
     speculative_tokens: int = 0
@@ -89,6 +92,13 @@ class Deployment:
             raise InvalidInputError(f"acceptance_rate must be in [0, 1), got {self.acceptance_rate}")
         get_precision(self.weight_precision)
         get_precision(self.kv_precision)
+        if self.expert_precision is not None:
+            get_precision(self.expert_precision)
+
+    @property
+    def routed_expert_precision(self) -> str:
+        """The format the routed experts' weights are stored and multiplied in."""
+        return self.expert_precision or self.weight_precision
 
     @property
     def chips_per_stage(self) -> int:
@@ -131,7 +141,10 @@ class Deployment:
             parts.append(f"EP{self.moe_ep}")
         if self.replicas > 1:
             parts.append(f"x{self.replicas}")
+        experts = ""
+        if self.model.is_moe and self.routed_expert_precision != self.weight_precision:
+            experts = f", {self.routed_expert_precision} experts"
         return (
             f"{self.model.name} on {self.chips_per_replica}x {self.system.name} ({'/'.join(parts)}, "
-            f"{self.weight_precision} weights, {self.kv_precision} KV, {self.backend})"
+            f"{self.weight_precision} weights{experts}, {self.kv_precision} KV, {self.backend})"
         )

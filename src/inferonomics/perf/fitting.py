@@ -300,8 +300,9 @@ def _format_classes(plans: list[Any]) -> list[str]:
     counts: dict[str, int] = {}
     for p in plans:
         d = p.deployment
-        kind = gemm_kernel_class(d.weight_precision, d.system.chip)[0]
-        counts[kind] = counts.get(kind, 0) + 1
+        kinds = {gemm_kernel_class(prec, d.system.chip)[0] for prec in (d.weight_precision, d.routed_expert_precision)}
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
     return sorted(k for k, v in counts.items() if v >= FORMAT_MIN_ROWS)
 
 

@@ -37,7 +37,7 @@ def weight_bytes_per_chip(dep: Deployment) -> float:
     p = param_breakdown(m)
     b = get_precision(dep.weight_precision).bytes_per_value
     dense = (p["attention"] + p["dense_ffn"] + p["shared_experts"] + p["router"]) * b
-    experts = p["routed_experts"] * b
+    experts = p["routed_experts"] * get_precision(dep.routed_expert_precision).bytes_per_value
     embeddings = (p["embedding"] + p["lm_head"]) * 2.0 + p["norms"] * 2.0
     per_stage = (dense / dep.tp + experts / (dep.moe_tp_size * dep.moe_ep)) / dep.pp
     return per_stage + embeddings / dep.tp / max(1, min(dep.pp, 2))

@@ -245,13 +245,15 @@ def make_deployment(
     moe_tp: int = 0,
     precision: str | None = None,
     kv_precision: str | None = None,
+    expert_precision: str | None = None,
     backend: str = "vllm",
     speculative_tokens: int = 0,
     acceptance_rate: float = 0.0,
     overrides: dict[str, Any] | None = None,
 ) -> Deployment:
     """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
-    the KV cache to fp8 when weights are 8-bit or narrower, else bf16."""
+    the KV cache to fp8 when weights are 8-bit or narrower, else bf16; `expert_precision` stores an MoE
+    model's routed experts in another format (None: as the other weights)."""
     from inferonomics.catalog.hardware import with_overrides
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
@@ -272,6 +274,7 @@ def make_deployment(
         moe_tp=moe_tp,
         weight_precision=w,
         kv_precision=kv,
+        expert_precision=expert_precision,
         backend=backend,  # type: ignore[arg-type]  # checked by Deployment
         replicas=dp,
         speculative_tokens=speculative_tokens,

@@ -184,6 +184,10 @@ class StepTimeModel:
         launch = self.engine.launch_scale
         self._gemm_w = GemmKernel.prepare(chip, dep.weight_precision, cal, launch)
         self._format_scale = self.engine.format_scale(gemm_kernel_class(dep.weight_precision, chip)[0])
+        # routed experts in their own format (the same kernel as the rest unless the checkpoint mixes)
+        expert_class = gemm_kernel_class(dep.routed_expert_precision, chip)[0]
+        self._gemm_e = GemmKernel.prepare(chip, dep.routed_expert_precision, cal, launch)
+        self._expert_format_ratio = self.engine.format_scale(expert_class) / self._format_scale
         self._gemm_bf16 = GemmKernel.prepare(chip, "bf16", cal, launch)
         self._ar_tp = CollectiveKernel.prepare(
             "all_reduce", dep.tp, system, cal, latency_scale=self.engine.allreduce_latency_scale
@@ -242,7 +246,8 @@ class StepTimeModel:
             e, k = float(m.num_experts), float(m.experts_per_token)
             local = touched_experts_per_rank(tokens, e, k, dep.moe_ep)
             per_expert = safe_div(busiest_rank_assignments(tokens, k, dep.moe_ep), local)
-            experts = gw.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
+            experts = self._gemm_e.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
+            experts = experts * self._expert_format_ratio  # the whole GEMM sum is scaled by _format_scale below
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
             gemm = gemm + experts * (
                 1.0

@@ -2,8 +2,9 @@
 
 Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions stated once, here:
 - concurrency is `silicon_concurrency=N` in `silicon_data_source`, else batch_size x attention_dp_size;
-- weights run in `gemm_quant_mode` (bf16 when empty); the KV cache is fp8 when weights are 8-bit or
-  narrower, else bf16 (the engines' default with quantised checkpoints);
+- weights run in `gemm_quant_mode` (bf16 when empty), an MoE model's routed experts in `moe_quant_mode`
+  when it is given; the KV cache is fp8 when weights are 8-bit or narrower, else bf16 (the engines'
+  default with quantised checkpoints);
 - disaggregated rows without `*_num_workers` use one instance per pool;
 - an empty `attention_dp_size` with experts over more GPUs than `tp_size` (moe_tp x moe_ep > tp) means
   attention runs data-parallel over the rest: attention DP = moe_tp x moe_ep / tp.
@@ -95,6 +96,17 @@ def _precision_of(row: Any) -> str:
     return p if isinstance(p, str) and p else "bf16"
 
 
+def _expert_precision_of(row: Any, model: Any, precision: str) -> str | None:
+    """The routed experts' format from `moe_quant_mode` where it differs from the GEMMs' (MoE only)."""
+    from inferonomics.catalog.precision import get_precision
+
+    q = row.get("moe_quant_mode")
+    if not model.is_moe or not isinstance(q, str) or not q:
+        return None
+    experts = get_precision(q).name
+    return None if experts == get_precision(precision).name else experts
+
+
 def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, precision: str) -> Deployment:
     tp = int(_num(row, f"{prefix}tp_size", 1) or 1)
     pp = int(_num(row, f"{prefix}pp_size", 1) or 1)
@@ -118,6 +130,7 @@ def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, pr
         moe_tp=moe_tp,
         weight_precision=precision,
         kv_precision=kv,
+        expert_precision=_expert_precision_of(row, model, precision),
         backend=backend,  # type: ignore[arg-type]  # checked by Deployment
     )
 

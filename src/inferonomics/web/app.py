@@ -294,6 +294,7 @@ def _deployment(b: S.DeploymentBody) -> Any:
     system = _system(b.hardware)
     w = _precision(b.precision, "precision")
     kv = _precision(b.kv_precision, "kv_precision")
+    experts = _precision(b.expert_precision, "expert_precision")
     tp, pp, adp, ep = b.tp, b.pp, b.attention_dp, b.ep
     if tp is None:
         auto = views.fewest_chips_deployment(
@@ -304,7 +305,17 @@ def _deployment(b: S.DeploymentBody) -> Any:
         adp = adp if adp > 1 else auto.attention_dp
         ep = ep if ep > 1 else auto.moe_ep
     return make_deployment(
-        model, system, tp=tp, pp=pp, ep=ep, attention_dp=adp, dp=b.dp, precision=w, kv_precision=kv, backend=b.backend
+        model,
+        system,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        attention_dp=adp,
+        dp=b.dp,
+        precision=w,
+        kv_precision=kv,
+        expert_precision=experts,
+        backend=b.backend,
     )
 
 
@@ -318,6 +329,7 @@ def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
         raise FieldError("concurrency", _invalid("disaggregated prediction needs a concurrency"))
     model, system = _model(b.model), _system(b.hardware)
     w, kv = _precision(b.precision, "precision"), _precision(b.kv_precision, "kv_precision")
+    experts = _precision(b.expert_precision, "expert_precision")
 
     def pool(p: S.PoolBody) -> Any:
         return make_deployment(
@@ -329,6 +341,7 @@ def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
             attention_dp=p.attention_dp,
             precision=w,
             kv_precision=kv,
+            expert_precision=experts,
             backend=b.backend,
         )
 

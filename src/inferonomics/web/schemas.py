@@ -44,6 +44,7 @@ class DeploymentBody(Workload):
     dp: int = Field(1, ge=1, le=256, description="Replicas.")
     precision: Name | None = Field(None, description="Weight format; null = the checkpoint's.")
     kv_precision: Name | None = Field(None, description="KV-cache format; null = by weight format.")
+    expert_precision: Name | None = Field(None, description="MoE: routed experts' format; null = as the weights.")
     backend: Backend = "vllm"
 
 
