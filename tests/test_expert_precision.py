@@ -87,5 +87,6 @@ def test_cli_expert_precision(run_cli) -> None:
     fp8 = json.loads(run_cli(*args.split(), "--precision", "fp8").stdout)
     mixed = json.loads(run_cli(*args.split(), "--precision", "fp8", "--expert-precision", "nvfp4").stdout)
     assert mixed["memory"]["weights_gb"] < fp8["memory"]["weights_gb"] and mixed["tpot_ms"] < fp8["tpot_ms"]
+    assert (mixed["expert_precision"], fp8["expert_precision"]) == ("nvfp4", "fp8")
     bad = run_cli(*args.split(), "--expert-precision", "nvfp8")
     assert bad.exit_code == 2 and "nvfp8" in bad.output

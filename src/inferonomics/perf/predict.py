@@ -74,6 +74,7 @@ class ServingPrediction:
             "attention_dp": dep.attention_dp,
             "replicas": dep.replicas,
             "precision": dep.weight_precision,
+            "expert_precision": dep.routed_expert_precision if dep.model.is_moe else None,
             "kv_precision": dep.kv_precision,
             "backend": dep.backend,
             "isl": self.isl,
