@@ -90,3 +90,8 @@ def test_cli_expert_precision(run_cli) -> None:
     assert (mixed["expert_precision"], fp8["expert_precision"]) == ("nvfp4", "fp8")
     bad = run_cli(*args.split(), "--expert-precision", "nvfp8")
     assert bad.exit_code == 2 and "nvfp8" in bad.output
+
+
+def test_aiconfigurator_mode_names_resolve() -> None:
+    """aiconfigurator's GEMM modes `fp8_ootb` (out-of-the-box FP8) and `sq` (SmoothQuant W8A8)."""
+    assert (get_precision("fp8_ootb").name, get_precision("sq").name) == ("fp8", "int8")

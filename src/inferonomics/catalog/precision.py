@@ -50,6 +50,7 @@ PRECISIONS: tuple[Precision, ...] = (
             "fp8_per_channel",
             "mxfp8",
             "fp8_e4m3fn",
+            "fp8_ootb",
         ),
         description="8-bit float (E4M3) with per-tensor scales",
     ),
@@ -60,7 +61,9 @@ PRECISIONS: tuple[Precision, ...] = (
         aliases=("fp8_blockwise", "fp8_128x128"),
         description="8-bit float (E4M3) with one fp32 scale per 128x128 block (DeepSeek-V3 style)",
     ),
-    Precision("int8", 8, "int8", aliases=("w8a8", "int8_sq"), description="8-bit integer weights and activations"),
+    Precision(
+        "int8", 8, "int8", aliases=("w8a8", "int8_sq", "sq"), description="8-bit integer weights and activations"
+    ),
     Precision(
         "int4",
         4,

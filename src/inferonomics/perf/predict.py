@@ -200,17 +200,18 @@ def predict_disaggregated(
     mem = memory_use(spec.decode, per_decode, isl + osl, d.calibration)
     # A prefill instance holds the weights and at least one prompt's KV cache until it is shipped.
     prefill_mem = memory_use(spec.prefill, 1, isl, p.calibration)
-    if require_fit and not (mem.fits and prefill_mem.fits):
+    if require_fit:
         from inferonomics.perf.memory import check_fits
 
-        try:
-            check_fits(spec.prefill, 1, isl, p.calibration)
-        except DoesNotFitError as exc:
-            raise DoesNotFitError(f"prefill pool: {exc}", exc.required_bytes, exc.available_bytes) from None
-        try:
-            check_fits(spec.decode, per_decode, isl + osl, d.calibration)
-        except DoesNotFitError as exc:
-            raise DoesNotFitError(f"decode pool: {exc}", exc.required_bytes, exc.available_bytes) from None
+        for pool, use, dep, seqs, ctx, cal in (
+            ("prefill", prefill_mem, spec.prefill, 1, isl, p.calibration),
+            ("decode", mem, spec.decode, per_decode, isl + osl, d.calibration),
+        ):
+            if not use.fits:
+                try:
+                    check_fits(dep, seqs, ctx, cal)
+                except DoesNotFitError as exc:
+                    raise DoesNotFitError(f"{pool} pool: {exc}", exc.required_bytes, exc.available_bytes) from None
     chips = (
         spec.prefill.chips_per_replica * spec.prefill_instances + spec.decode.chips_per_replica * spec.decode_instances
     )
