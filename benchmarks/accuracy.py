@@ -31,7 +31,9 @@ def _fmt(s: dict) -> str:
     return f"{s['median_ape']:6.1%} {s['p90_ape']:7.1%}" if s["n"] else "      -       -"
 
 
-def print_summary(title: str, summary: dict, groups: tuple[str, ...] = ("system", "model_path", "backend")) -> None:
+def print_summary(
+    title: str, summary: dict, groups: tuple[str, ...] = ("system", "model_path", "backend", "campaign")
+) -> None:
     print(f"\n== {title}: {summary['predicted']}/{summary['rows']} rows predicted ({summary['coverage']:.1%})")
     print(f"{'group':45s} {'n':>5s}   TTFT med/p90    TPOT med/p90")
     print(f"{'all':45s} {summary['tpot']['n']:5d}  {_fmt(summary['ttft'])}  {_fmt(summary['tpot'])}")
@@ -79,7 +81,7 @@ def main() -> int:
     print_summary(
         "H100 -> H200 transfer (kernels and engines fitted on H100 only)",
         summarize(predict_frame(test, h100)),
-        groups=("model_path", "backend"),
+        groups=("model_path", "backend", "campaign"),
     )
     return 0
 

@@ -48,3 +48,22 @@ def test_engine_prior_pulls_poorly_informed_scales_towards_the_kernel_tables(sha
         return float(np.sum(np.log(scales) ** 2))
 
     assert spread(4.0) < 0.5 * spread(0.0)
+
+
+def test_campaigns_are_read_from_the_source_text() -> None:
+    from inferonomics.validate.campaign import CI, SWEEP, campaign_of
+
+    sweep = "source_file=/Users/x/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/Qwen_Qwen3-32B.csv"
+    assert campaign_of(sweep + "; silicon_concurrency=8") == SWEEP
+    assert campaign_of(sweep + "; gtl_job_id=1; gtl_task_id=2; measured=2026-01-23") == CI  # a Dynamo job
+    assert campaign_of("db-dump/2026-04-27; config_id=81; silicon_concurrency=4") == CI
+    assert campaign_of("source_file=2026-04-06.csv; model=GPT-OSS-120B; silicon_concurrency=4") == CI
+    assert campaign_of("my own run") is None
+    assert campaign_of(None) is None and campaign_of(float("nan")) is None
+
+
+def test_validation_reports_the_error_per_campaign(shared_data: Path) -> None:
+    summary, res = validate_serving(shared_data / "measured" / "serving_h100_h200.csv")
+    per_campaign = summary["groups"]["campaign"]
+    assert set(per_campaign) == {"aic-ci", "aic-sweep"}
+    assert sum(g["tpot"]["n"] for g in per_campaign.values()) == summary["predicted"]

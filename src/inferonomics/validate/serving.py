@@ -26,6 +26,7 @@ from inferonomics.perf.deployment import Deployment
 from inferonomics.perf.memory import memory_use
 from inferonomics.perf.steady_state import closed_loop, disaggregated
 from inferonomics.perf.step import StepTimeModel
+from inferonomics.validate.campaign import campaign_of
 
 REQUIRED_COLUMNS = (
     "model_path",
@@ -292,11 +293,13 @@ def predict_frame(
     df: pd.DataFrame, calibration: Calibration | None = None, configs_dir: Path | None = None
 ) -> pd.DataFrame:
     """`df` with pred_ttft_ms (and its range, pred_ttft_low_ms .. pred_ttft_high_ms), pred_tpot_ms, ttft_ape,
-    tpot_ape and skip_reason columns added. Models not in the catalog are looked for as Hugging Face
-    configs in `configs_dir`."""
+    tpot_ape, skip_reason and (with silicon_data_source) campaign (`validate.campaign`) columns added.
+    Models not in the catalog are looked for as Hugging Face configs in `configs_dir`."""
     plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
+    if "silicon_data_source" in res.columns:
+        res["campaign"] = res["silicon_data_source"].map(campaign_of)
     for col in ("pred_ttft_ms", "pred_ttft_low_ms", "pred_ttft_high_ms", "pred_tpot_ms"):
         res[col] = pd.to_numeric(res[col], errors="coerce")
     for k in ("ttft", "tpot"):
@@ -317,7 +320,7 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
     skipped = res[res["pred_tpot_ms"].isna()]
     ids = skipped[id_column] if id_column in skipped.columns else skipped.index.to_series()
     groups: dict[str, dict[str, Any]] = {}
-    for col in ("system", "model_path", "backend", "mode"):
+    for col in ("system", "model_path", "backend", "mode", "campaign"):
         if col not in predicted.columns:
             continue
         groups[col] = {
