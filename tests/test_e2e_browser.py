@@ -137,3 +137,43 @@ def test_url_restores_view_and_simulation_runs(browser, server_url: str) -> None
     assert "300 completed" in page.locator("#sim-summary").inner_text()
     assert page.outside == [] and page.errors == [], (page.outside, page.errors)
     page.close()
+
+
+def _version(page, chart: str) -> int:
+    return int(page.evaluate(f"document.getElementById('chart-{chart}').dataset.version || '0'"))
+
+
+def _poll(page, condition, timeout_s: float = 30.0) -> None:
+    """Wait for `condition()` (the page's CSP forbids Playwright's in-page wait_for_function); the
+    page's own wait keeps Playwright's events flowing, so page.url follows history.replaceState."""
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail("the page did not reach the expected state")
+        page.wait_for_timeout(100)
+
+
+def test_disaggregated_pools_from_the_page(browser, server_url: str) -> None:
+    """The Serving picker switches the prediction to separate prefill and decode pools; the URL keeps
+    the pools, and switching back hides them."""
+    page = _open(browser, server_url)
+    page.goto(f"{server_url}/?model=Llama-3.1-8B&mode=disagg&p_tp=1&d_n=2&d_tp=2")
+    page.wait_for_selector("#chart-breakdown[data-version='1']", timeout=30_000)
+    assert page.is_visible("#pools") and page.input_value("#d-n") == "2"
+    text = page.locator("#predict-table").inner_text()
+    assert "prefill: 1 x" in text and "decode: 2 x" in text, text
+    assert "prefill pool memory per GPU" in text and "KV transfer per request" in text
+    assert page.locator("#predict-table").inner_text().count("ms") >= 3
+
+    page.fill("#d-tp", "1")
+    page.dispatch_event("#d-tp", "change")
+    _poll(page, lambda: "d_tp=1" in page.url)
+
+    version = _version(page, "breakdown")
+    page.select_option("#mode", "agg")
+    _poll(page, lambda: _version(page, "breakdown") > version)
+    _poll(page, lambda: "prefill pool" not in page.locator("#predict-table").inner_text())
+    assert not page.is_visible("#pools")
+    assert "mode=" not in page.url  # aggregated is the default
+    assert page.outside == [] and page.errors == [], (page.outside, page.errors)
+    page.close()

@@ -14,6 +14,13 @@ const STATE = {
   isl: ["isl", "1024"],
   osl: ["osl", "1024"],
   sheet: ["sheet", ""],
+  mode: ["mode", "agg"],
+  p_n: ["p-n", "1"],
+  p_tp: ["p-tp", "8"],
+  p_ep: ["p-ep", "1"],
+  d_n: ["d-n", "1"],
+  d_tp: ["d-tp", "8"],
+  d_ep: ["d-ep", "1"],
   sim_wl: ["sim-workload", "poisson"],
   sim_rate: ["sim-rate", "4"],
   sim_n: ["sim-n", "1000"],
@@ -24,6 +31,8 @@ const STATE = {
   s_tpot: ["search-tpot", ""],
 };
 const MAIN_KEYS = ["model", "hardware", "precision", "tp", "c", "isl", "osl", "sheet"];
+// Disaggregated serving's pools: in the URL only when changed, but they change the prediction.
+const POOL_KEYS = ["mode", "p_n", "p_tp", "p_ep", "d_n", "d_tp", "d_ep"];
 const PLOT_CONFIG = { responsive: true, displaylogo: false };
 
 let catalog = null;
@@ -137,11 +146,23 @@ async function refresh() {
   setStatus("computing…");
   const dep = deploymentBody(s);
   const conc = Number(s.c);
+  const disagg = s.mode === "disagg";
+  $("pools").hidden = !disagg;
+  const pool = (n, tp, ep) => ({ instances: Number(n), tp: Number(tp), ep: Number(ep) });
+  const predictBody = disagg
+    ? { ...dep, concurrency: conc, mode: "disagg", prefill: pool(s.p_n, s.p_tp, s.p_ep), decode: pool(s.d_n, s.d_tp, s.d_ep) }
+    : { ...dep, concurrency: conc };
+  // the roofline places the decode step: of the decode pool's instance when disaggregated
+  const rooflineDep = disagg ? { ...dep, tp: Number(s.d_tp), ep: Number(s.d_ep) } : dep;
   const tasks = [
-    api("POST", "/api/predict", { ...dep, concurrency: conc }).then((p) => {
+    api("POST", "/api/predict", predictBody).then((p) => {
       if (gen !== generation) return;
       draw("chart-breakdown", p.charts.breakdown);
       draw("chart-memory", p.charts.memory);
+      const poolRows = p.disagg ? [
+        ["prefill pool memory per GPU", `${num(p.disagg.prefill_memory_gb_per_gpu)} GB`],
+        ["KV transfer per request", `${num(p.breakdown.kv_transfer_ms)} ms`],
+      ] : [];
       fillTable($("predict-table"), [
         ["deployment", p.deployment],
         ["time to first token", `${num(p.ttft_ms)} ms`],
@@ -152,8 +173,9 @@ async function refresh() {
         ["output tokens/s, all chips", num(p.output_tokens_per_s)],
         ["chips", num(p.chips)],
         ["memory per GPU", `${num(p.memory_gb_per_gpu)} of ${num(p.memory.capacity_gb)} GB`],
+        ...poolRows,
       ]);
-      return api("POST", "/api/roofline", { ...dep, batch_size: Math.max(1, p.batch_size || conc) });
+      return api("POST", "/api/roofline", { ...rooflineDep, batch_size: Math.max(1, p.batch_size || conc) });
     }).then((r) => { if (r && gen === generation) draw("chart-roofline", r.charts.roofline); }),
     api("POST", "/api/frontier", {
       model: s.model, hardware: s.hardware, isl: dep.isl, osl: dep.osl, ...(s.precision ? { precision: s.precision } : {}),
@@ -317,11 +339,11 @@ async function start() {
     showError(`could not load the catalog: ${e.message}`);
   }
   restoreFromUrl();
-  for (const key of MAIN_KEYS) {
+  for (const key of [...MAIN_KEYS, ...POOL_KEYS]) {
     const id = STATE[key][0];
     $(id).addEventListener("change", scheduleRefresh);
   }
-  for (const key of Object.keys(STATE).filter((k) => !MAIN_KEYS.includes(k))) {
+  for (const key of Object.keys(STATE).filter((k) => !MAIN_KEYS.includes(k) && !POOL_KEYS.includes(k))) {
     $(STATE[key][0]).addEventListener("change", writeUrl);
   }
   $("sim-run").addEventListener("click", runSimulation);
