@@ -1,8 +1,8 @@
 """Which benchmark campaign took a measured run, read from the run's `silicon_data_source`.
 
 The shared runs come from two kinds of campaign of NVIDIA's aiconfigurator whose low-concurrency TTFTs
-are biased in opposite directions against the same model (median log bias of predicted / measured at
-C <= 8: TensorRT-LLM +0.28 vs -0.07, vLLM +0.11 vs -0.53):
+are biased differently against the same model (median log of predicted / measured TTFT at C <= 8,
+aic-ci vs aic-sweep: TensorRT-LLM +0.28 vs -0.07, vLLM +0.11 vs -0.53):
 
 - `aic-sweep`: the gap-analysis sweeps (`source_file=.../aic-auto-gap-analysis/data/<system>/<engine>/
   <version>/<model>.csv`). At low concurrency their TTFT grows with OSL, a client-side effect.
@@ -10,9 +10,10 @@ C <= 8: TensorRT-LLM +0.28 vs -0.07, vLLM +0.11 vs -0.53):
   Dynamo jobs with a `gtl_job_id`).
 
 Used to report the error per campaign, not to predict. Fitting the TTFT terms (wave share, per-request
-overhead) per campaign and engine was measured and rejected: in sample TTFT 24.2% -> 20.8%, but
-leave-one-model-out 29.1% -> 33.9% and leave-one-system-out 27.2% -> 28.9%, because the campaigns are
-confounded with models and systems.
+overhead) per campaign and engine, engine constants fixed, was measured on 2026-11-21 and rejected
+(the fit was not kept; the figures are from that experiment): in sample TTFT 24.2% -> 20.8%, but
+leave-one-model-out 29.1% -> 33.9% and leave-one-system-out 27.2% -> 28.9% against the same two terms
+refitted pooled in each fold, because the campaigns are confounded with models and systems.
 """
 
 from __future__ import annotations
