@@ -10,7 +10,12 @@ runs `--clients` threads sending requests back to back for `--duration` seconds 
 
 Exit code 1 if any request fails (non-200 or a transport error).
 
-    python benchmarks/web_load.py [--duration 8] [--clients 4] [--json]
+With `--saturate`, one more scenario: `--clients` threads keep the heavy endpoints busy (cold frontier
+sweeps, simulations polled to the end, searches; 429 "busy" answers are expected and counted, not errors)
+while one prober GETs /api/health every 50 ms; it reports the health p50/p99/max and the peak resident
+memory of the server process (and, separately, of its worker processes).
+
+    python benchmarks/web_load.py [--duration 8] [--clients 4] [--saturate] [--json]
 """
 
 from __future__ import annotations
@@ -104,15 +109,131 @@ def run_scenario(
     }
 
 
+HEAVY_SIMULATE = {
+    "model": "Llama-3.1-8B",
+    "hardware": "b200_sxm",
+    "tp": 1,
+    "workload": "closed_loop",
+    "concurrency": 10000,
+    "num_requests": 20000,
+    "isl": 1,
+    "osl": 130000,
+    "max_batch_size": 4096,
+}
+"""The issue's simulation that peaked at 5.2 GB and ran 49 s in the server."""
+HEAVY_SEARCH = {"model": "Llama-3.1-8B", "hardware": ["h100_sxm"], "rate_per_s": 1e6, "recheck": 1}
+"""The issue's search that sized 1,256,046 replicas and ran 633 s."""
+
+
+def _rss_kib(pid: int, field: str = "VmRSS") -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            kids = [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def saturate(base: str, server_pid: int, clients: int, duration_s: float) -> dict[str, Any]:
+    """Heavy requests from `clients` threads; /api/health probed every 50 ms; server and worker memory."""
+    stop = time.monotonic() + duration_s
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    health: list[float] = []
+    health_errors: list[str] = []
+    peak = {"server_kib": 0, "workers_kib": 0}
+
+    def count(key: str) -> None:
+        with lock:
+            counts[key] = counts.get(key, 0) + 1
+
+    def heavy(k: int) -> None:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            i = 0
+            while time.monotonic() < stop:
+                i += 1
+                kind = ("frontier", "simulate", "search")[(k + i) % 3]
+                try:
+                    if kind == "frontier":
+                        body = {"model": "Llama-3.1-70B", "hardware": "h100_sxm", "isl": 100 + 7 * i + k, "osl": 300}
+                        r = c.post("/api/frontier", json=body)
+                    elif kind == "search":
+                        r = c.post("/api/search", json=HEAVY_SEARCH)
+                    else:
+                        r = c.post("/api/simulate", json=HEAVY_SIMULATE)
+                        if r.status_code == 202:
+                            job = r.json()["id"]
+                            while time.monotonic() < stop:
+                                st = c.get(f"/api/simulate/{job}").json()
+                                if st["status"] != "running" and st["status"] != "queued":
+                                    break
+                                time.sleep(0.5)
+                            else:
+                                c.delete(f"/api/simulate/{job}")
+                    count(f"{kind} {r.status_code}")
+                    if r.status_code == 429:
+                        time.sleep(min(float(r.headers.get("retry-after", "1")), 2.0))
+                except httpx.HTTPError as exc:
+                    count(f"{kind} {type(exc).__name__}")
+
+    def probe() -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                try:
+                    r = c.get("/api/health")
+                    if r.status_code != 200:
+                        health_errors.append(str(r.status_code))
+                except httpx.HTTPError as exc:
+                    health_errors.append(type(exc).__name__)
+                health.append(time.perf_counter() - t0)
+                peak["server_kib"] = max(peak["server_kib"], _rss_kib(server_pid))
+                peak["workers_kib"] = max(peak["workers_kib"], sum(_rss_kib(p) for p in _children(server_pid)))
+                time.sleep(0.05)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=heavy, args=(k,)) for k in range(clients)] + [threading.Thread(target=probe)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lat = np.array(health) * 1e3
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "heavy_requests": dict(sorted(counts.items())),
+        "health_requests": int(lat.size),
+        "health_errors": len(health_errors),
+        "health_p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
+        "health_p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
+        "health_max_ms": float(lat.max()) if lat.size else None,
+        "server_peak_rss_mb": peak["server_kib"] / 1024,
+        "server_hwm_mb": _rss_kib(server_pid, "VmHWM") / 1024,
+        "workers_peak_rss_mb": peak["workers_kib"] / 1024,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=8.0, help="seconds per scenario (default 8)")
     ap.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     ap.add_argument("--max-requests", type=int, default=20_000, help="cap per scenario")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--saturate", action="store_true", help="also: heavy endpoints saturated, health probed")
+    ap.add_argument("--only-saturate", action="store_true", help="only the saturation scenario")
     args = ap.parse_args(argv)
-    if args.duration <= 0 or args.duration > 120 or args.clients < 1 or args.clients > 64:
-        ap.error("--duration must be in (0, 120] s and --clients in [1, 64]")
+    if args.duration <= 0 or args.duration > 300 or args.clients < 1 or args.clients > 64:
+        ap.error("--duration must be in (0, 300] s and --clients in [1, 64]")
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -141,21 +262,31 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     results: dict[str, Any] = {}
+    sat: dict[str, Any] | None = None
     try:
         with httpx.Client(base_url=base, timeout=60) as c:  # warm up imports and catalogs
             c.get("/api/catalog")
             c.post("/api/predict", json=scenarios["predict"][1](0))
             c.post("/api/frontier", json={"model": "Llama-3.1-8B", "hardware": "h100_sxm", "max_chips": 8})
         for name, (path, bodies) in scenarios.items():
-            results[name] = run_scenario(base, path, bodies, args.clients, args.duration, args.max_requests)
+            if not args.only_saturate:
+                results[name] = run_scenario(base, path, bodies, args.clients, args.duration, args.max_requests)
+        if args.saturate or args.only_saturate:
+            sat = saturate(base, proc.pid, args.clients, args.duration)
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    failed = sum(r["errors"] for r in results.values())
-    out = {"clients": args.clients, "duration_s": args.duration, "cpu_count": os.cpu_count(), "scenarios": results}
+    failed = sum(r["errors"] for r in results.values()) + (sat["health_errors"] if sat else 0)
+    out = {
+        "clients": args.clients,
+        "duration_s": args.duration,
+        "cpu_count": os.cpu_count(),
+        "scenarios": results,
+        "saturated": sat,
+    }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -169,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             for e in r["first_errors"]:
                 print(f"    error: {e}")
+        if sat:
+            print(
+                f"saturated ({sat['wall_s']:.0f} s): health p50 {sat['health_p50_ms']:.1f} ms, p99 "
+                f"{sat['health_p99_ms']:.1f} ms, max {sat['health_max_ms']:.1f} ms "
+                f"over {sat['health_requests']} probes "
+                f"({sat['health_errors']} errors); server peak RSS {sat['server_peak_rss_mb']:.0f} MB "
+                f"(high-water {sat['server_hwm_mb']:.0f} MB), workers {sat['workers_peak_rss_mb']:.0f} MB"
+            )
+            print("    heavy requests: " + ", ".join(f"{k}: {v}" for k, v in sat["heavy_requests"].items()))
     return 1 if failed else 0
 
 

@@ -53,7 +53,7 @@ def test_catalog_details_and_unknown_names(client: TestClient) -> None:
     assert client.get("/api/catalog/hardware/h100_sxm").json()["chip"]["hbm_gb"] == 80
     assert client.get("/api/catalog/prices/openai/gpt-4o").json()["output_usd_per_mtok"] > 0
     r = client.get("/api/catalog/models/Llama-3.1-8BB")
-    assert r.status_code == 404 and "Llama-3.1-8B" in r.json()["detail"]
+    assert r.status_code == 404 and "Llama-3.1-8B" in r.json()["error"]["message"]
 
 
 DISAGG = {
@@ -90,7 +90,7 @@ def test_predict_disaggregated_pools(client: TestClient) -> None:
 def test_predict_disaggregated_bad_pools_are_400(client: TestClient, extra: dict, field: str, message: str) -> None:
     r = client.post("/api/predict", json={**DISAGG, **extra})
     assert r.status_code == 400, r.text
-    assert r.json()["field"] == field and message in r.json()["detail"]
+    assert r.json()["error"]["field"] == field and message in r.json()["error"]["message"]
 
 
 def test_predict_auto_tp_with_charts(client: TestClient) -> None:
@@ -111,7 +111,7 @@ def test_predict_explicit_parallelism_and_max_throughput(client: TestClient) -> 
     best = client.post("/api/predict", json={**SMALL, "concurrency": None, "max_throughput": True})
     assert best.status_code == 200 and best.json()["concurrency"] > 8
     r = client.post("/api/predict", json={**SMALL, "concurrency": None})
-    assert r.status_code == 400 and r.json()["field"] == "concurrency"
+    assert r.status_code == 400 and r.json()["error"]["field"] == "concurrency"
 
 
 def test_roofline_places_operators(client: TestClient) -> None:
@@ -174,7 +174,7 @@ def test_search_pareto(client: TestClient) -> None:
     assert s["best"]["tpot_ms"] <= 50 and s["pareto"]
     assert "Pareto set" in [t["name"] for t in s["charts"]["pareto"]["data"]]
     r = client.post("/api/search", json={**body, "hardware": ["h100_sxm"] * 5})
-    assert r.status_code == 422 and r.json()["field"] == "hardware"
+    assert r.status_code == 422 and r.json()["error"]["field"] == "hardware"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_simulation_cancel_and_limits() -> None:
         assert c.delete("/api/simulate/no-such-job").status_code == 404
         for field, value in (("num_requests", 20_001), ("max_wall_s", 31), ("rate_per_s", 0)):
             r = c.post("/api/simulate", json={**SMALL, field: value})
-            assert r.status_code == 422 and r.json()["field"] == field, r.text
+            assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
     app.state.jobs.cancel_all()
 
 
@@ -241,26 +241,29 @@ def test_simulation_cancel_and_limits() -> None:
 def test_bad_input_names_the_field(client: TestClient, body: dict, status: int, field: str, words: str) -> None:
     r = client.post("/api/predict", json={**SMALL, **body})
     assert r.status_code == status, r.text
-    err = r.json()
-    assert err["field"] == field
-    text = err.get("message") or err["detail"]
-    assert field in text and words.lower() in json.dumps(err).lower()
+    err = r.json()["error"]
+    assert set(r.json()) == {"error"} and err["field"] == field
+    assert field in err["message"] and words.lower() in json.dumps(err).lower()
 
 
 def test_does_not_fit_says_how_much(client: TestClient) -> None:
     r = client.post("/api/predict", json={"model": "Llama-3.1-405B", "hardware": "h100_sxm", "tp": 1})
     assert r.status_code == 400
-    err = r.json()
-    assert err["error"] == "DoesNotFitError" and err["required_gb"] > 80 and "GB" in err["detail"]
+    err = r.json()["error"]
+    assert err["code"] == "DoesNotFitError" and err["required_gb"] > 80 and "GB" in err["message"]
 
 
 def test_nan_malformed_json_and_wrong_types(client: TestClient) -> None:
-    r = client.post("/api/predict", content=b'{"concurrency": NaN}', headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["field"] == "concurrency"
+    r = client.post(
+        "/api/predict",
+        content=b'{"model": "Llama-3.1-8B", "concurrency": NaN}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "concurrency"
     r = client.post("/api/predict", content=b'{"isl": 12', headers={"content-type": "application/json"})
     assert r.status_code == 422
-    r = client.post("/api/frontier", json={"max_chips": "many"})
-    assert r.status_code == 422 and r.json()["field"] == "max_chips"
+    r = client.post("/api/frontier", json={**SMALL, "max_chips": "many"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "max_chips"
 
 
 def test_names_never_read_files(client: TestClient, tmp_path: Path) -> None:
@@ -269,8 +272,8 @@ def test_names_never_read_files(client: TestClient, tmp_path: Path) -> None:
     for field, path in (("model", str(config)), ("model", "/etc/passwd"), ("reference_model", str(config))):
         url = "/api/read-prices" if field == "reference_model" else "/api/predict"
         r = client.post(url, json={field: path})
-        assert r.status_code == 400 and r.json()["field"] == field, r.text
-        assert r.json()["error"] == "UnknownNameError"
+        assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+        assert r.json()["error"]["code"] == "UnknownNameError"
 
 
 def test_body_size_limit(client: TestClient) -> None:
@@ -293,7 +296,7 @@ def test_missing_area_is_501_not_500(client: TestClient, monkeypatch: pytest.Mon
 
     monkeypatch.setitem(sys.modules, "inferonomics.search", None)
     r = client.post("/api/search", json={"model": "Llama-3.1-8B", "rate_per_s": 3.5})
-    assert r.status_code == 501 and "not available" in r.json()["detail"]
+    assert r.status_code == 501 and "not available" in r.json()["error"]["message"]
 
 
 def test_host_header_guard(client: TestClient) -> None:

@@ -36,3 +36,12 @@ class DoesNotFitError(InferonomicsError):
         self.required_bytes = required_bytes
         self.available_bytes = available_bytes
         super().__init__(message)
+
+
+def excerpt(value: object, max_chars: int = 80) -> str:
+    """`str(value)` cut to at most `max_chars` characters (an error never quotes a whole 20 MB field)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= max_chars:
+        return text
+    keep = max(max_chars - 30, 10)
+    return f"{text[:keep]}... ({len(text):,} characters)"

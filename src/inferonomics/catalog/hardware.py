@@ -7,6 +7,7 @@ Every figure carries a source; figures from secondary sources are listed in `unv
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -262,6 +263,10 @@ FIELD_TYPES: dict[type, dict[str, str]] = {cls: {f.name: str(f.type) for f in fi
 """Declared type of each field as written in the class ('float', 'int', 'str', 'tuple[str, ...]' ...)."""
 
 
+MAX_OVERRIDE = 1e9
+"""Largest what-if figure (in the field's own unit: GB, TB/s, TFLOPS, us, USD); beyond it products overflow."""
+
+
 def parse_overrides(pairs: list[str] | None) -> dict[str, float | str]:
     """Parse `key=value` strings from `--set` into a dict (numbers where they parse)."""
     out: dict[str, float | str] = {}
@@ -305,6 +310,10 @@ def with_overrides(system: System, overrides: dict[str, Any]) -> System:
             if kind in ("int", "float"):
                 if isinstance(value, str | bool) or not isinstance(value, int | float):
                     raise InvalidInputError(f"hardware figure {key!r} must be a number, got {value!r}")
+                if not math.isfinite(float(value)) or abs(float(value)) > MAX_OVERRIDE:
+                    raise InvalidInputError(
+                        f"hardware figure {key!r} must be a finite number of at most {MAX_OVERRIDE:.0e}, got {value!r}"
+                    )
                 if kind == "int" and not float(value).is_integer():
                     raise InvalidInputError(f"hardware figure {key!r} must be a whole number, got {value!r}")
                 changes[key] = int(value) if kind == "int" else float(value)

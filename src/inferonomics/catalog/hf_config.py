@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from inferonomics.catalog.models import LayerKind, ModelSpec, validate_model
-from inferonomics.errors import ConfigError
+from inferonomics.errors import ConfigError, excerpt
 
 Config = dict[str, Any]
 Builder = Callable[[Config, Config, str], dict[str, Any]]
@@ -953,11 +953,19 @@ def model_from_hf_config(
     return validate_model(ModelSpec(name=str(label), hf_id=hf_id, family=family, source=source, **fields))
 
 
+MAX_CONFIG_BYTES = 4_000_000
+"""A Hugging Face config.json is a few KB; anything past this is not one."""
+
+
 def _read_json(p: Path) -> Config:
     try:
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: {p.stat().st_size:,} bytes; a model config is at most {MAX_CONFIG_BYTES:,}")
         data = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid JSON ({exc})") from exc
+        raise ConfigError(f"{p}: not valid JSON ({excerpt(exc, 120)})") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: JSON nested too deeply to be a model config") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: a config must be a JSON object")
     return data

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from typing import Any
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from inferonomics.errors import InferonomicsError
+from inferonomics.errors import InferonomicsError, excerpt
 
 app = typer.Typer(
     name="inferonomics",
@@ -57,10 +60,14 @@ def print_json(obj: Any) -> None:
     typer.echo(json.dumps(_clean(obj), default=_default, indent=2, allow_nan=False))
 
 
+def print_error(message: str) -> None:
+    """`error: MESSAGE` on stderr, the message as plain text (a `[` in it is not Rich markup)."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+
+
 def fail(message: str) -> None:
-    """Print a one-line error for people and exit with code 2."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+    """Print a one-line error for people and exit with code 2 (with `--json`, the error as JSON on stdout)."""
+    raise typer.Exit(code=report_error("InvalidInputError", message, _flag_in(message), sys.argv[1:]))
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
@@ -103,13 +110,58 @@ def human_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def run_app() -> int:
+FLAG_NAMES = {
+    "moe_ep": "--ep",
+    "attention_dp": "--attention-dp",
+    "max_batch_size": "--max-batch-size",
+    "max_tokens_per_iter": "--max-tokens-per-iter",
+    "usd_per_chip_hour": "--usd-per-chip-hour",
+    "think_time_s": "--think-s",
+    "kv_precision": "--kv-precision",
+    "expert_precision": "--expert-precision",
+    "isl": "--isl",
+    "osl": "--osl",
+    "tp": "--tp",
+    "pp": "--pp",
+}
+"""Library argument names that product errors mention -> the CLI flag that sets them."""
+MAX_ERROR_CHARS = 400
+
+
+def flag_message(message: str) -> str:
+    """A product error's message with library argument names replaced by the flags that set them."""
+    for name, flag in FLAG_NAMES.items():
+        message = re.sub(rf"(?<![\w.'\"-]){name}(?![\w'\"])", flag, message)
+    return excerpt(message, MAX_ERROR_CHARS)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def report_error(code: str, message: str, field: str | None, argv: list[str]) -> int:
+    """One red line on stderr; with `--json` also `{"error": {"code", "message", "field"}}` on stdout. Exit 2."""
+    print_error(message)
+    if _wants_json(argv):
+        typer.echo(json.dumps({"error": {"code": code, "message": message, "field": field}}))
+    return 2
+
+
+def _flag_in(message: str) -> str | None:
+    m = re.search(r"(?<![\w-])(--[a-z][a-z0-9-]*)", message)
+    return m.group(1) if m else None
+
+
+def run_app(argv: list[str] | None = None) -> int:
     """Run the app; turn product errors into exit 2 and usage errors into Click's exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(standalone_mode=False)
+        app(args=argv, prog_name="inferonomics", standalone_mode=False)
     except InferonomicsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return 2
+        msg = flag_message(str(exc))
+        return report_error(type(exc).__name__, msg, _flag_in(msg), argv)
+    except RecursionError:
+        return report_error("InputTooDeep", "input nested too deeply (a JSON file or value?)", None, argv)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
@@ -126,6 +178,15 @@ def run_app() -> int:
         except ImportError:  # pragma: no cover - older Typer uses click itself
             pass
         if isinstance(exc, usage_errors):
+            if _wants_json(argv):
+                param = getattr(exc, "param", None)
+                opts = getattr(param, "opts", None) or []
+                field = opts[0] if opts else None
+                typer.echo(
+                    json.dumps(
+                        {"error": {"code": "UsageError", "message": excerpt(exc.format_message(), 400), "field": field}}  # type: ignore[attr-defined]
+                    )
+                )
             exc.show()  # type: ignore[attr-defined]
             return 2
         raise

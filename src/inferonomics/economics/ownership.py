@@ -160,6 +160,8 @@ def rent_cost(system: System, usd_per_chip_hour: float | None = None) -> ChipHou
     """A rental price per chip-hour: the user's, else the catalog's (system figure or chip range midpoint)."""
     if usd_per_chip_hour is not None:
         price = check_price(usd_per_chip_hour, "usd_per_chip_hour")
+        if not price > 0:  # a free chip-hour makes every cost 0 and every cost ratio undefined
+            raise InvalidInputError(f"usd_per_chip_hour must be a rental price > 0, got {usd_per_chip_hour!r}")
         source = "given"
     else:
         price = system.rental_usd_per_hour

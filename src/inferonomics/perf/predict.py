@@ -96,6 +96,12 @@ class ServingPrediction:
                 k.replace("_s", "_ms") if k.endswith("_s") else k: v * 1e3 for k, v in self.breakdown.items()
             },
         }
+        if not self.tpot_s > 0:
+            out["tokens_per_s_per_user"] = None
+            out["undefined"] = {
+                "tokens_per_s_per_user": f"infinite: with osl = {self.osl} there is no decode step, so TPOT is 0 "
+                "and tokens/s per user (1 / TPOT) has no finite value"
+            }
         if self.disagg is not None:
             out["disagg"] = {
                 "prefill_instances": self.disagg.prefill_instances,

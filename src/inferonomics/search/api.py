@@ -41,7 +41,7 @@ from inferonomics.search.select import (
     row_summary,
 )
 from inferonomics.search.space import SearchSpace, chunked, enumerate_candidates
-from inferonomics.search.store import PartStore, load_for_resume, write_sweep
+from inferonomics.search.store import PartStore, check_overwritable, load_for_resume, write_sweep
 
 PARETO_DETAIL = 200
 CHUNK_SIZE = 32
@@ -208,6 +208,7 @@ def search(
         done = load_for_resume(out_path, key)
     parts = None
     if out_path is not None:
+        check_overwritable(out_path)
         parts = PartStore(out_path)
         if not resume:
             parts.clear()

@@ -7,9 +7,10 @@ resumed; the final file replaces the parts. Query a sweep with pandas (`read_swe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,21 @@ def write_sweep(path: str | Path, rows: pd.DataFrame, meta: dict[str, Any]) -> P
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return path
+
+
+def check_overwritable(path: str | Path) -> None:
+    """An existing `--out` file may be replaced only if it is a sweep (never another file of the user's)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"--out {path} is a directory; give a file name, e.g. {path / 'sweep.parquet'}")
+    if not path.exists():
+        return
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError):
+        meta = {}
+    if META_KEY not in meta:
+        raise InvalidInputError(f"--out {path} exists and is not a search sweep; move it away or choose another name")
 
 
 def read_sweep(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -69,7 +85,28 @@ class PartStore:
         self.final = Path(path)
         self.dir = self.final.with_name(self.final.name + ".parts")
 
+    KEY_FILE = "screen_key.json"
+
+    def _ours(self, p: Path) -> bool:
+        """A file this store writes: the screen key or a chunk (`<stage>-<index>.parquet[.tmp]`)."""
+        return p.is_file() and (
+            p.name == self.KEY_FILE or re.fullmatch(r"[a-z]+-\d+-\d{6}\.parquet(\.tmp)?", p.name) is not None
+        )
+
+    def check_owned(self) -> None:
+        """Refuse a `.parts` path that exists and is not a search's: never delete what it did not create."""
+        if self.dir.exists() and not self.dir.is_dir():
+            raise InvalidInputError(f"{self.dir} exists and is not a directory; choose another --out")
+        if self.dir.is_dir():
+            foreign = [p.name for p in self.dir.iterdir() if not self._ours(p)]
+            if foreign or not (self.dir / self.KEY_FILE).is_file():
+                what = f"holds {len(foreign)} other file(s), e.g. {foreign[0]!r}" if foreign else "has no screen key"
+                raise InvalidInputError(
+                    f"{self.dir} exists and was not made by a search ({what}); move it away or choose another --out"
+                )
+
     def start(self, screen_key: dict[str, Any]) -> None:
+        self.check_owned()
         if self.dir.is_dir():
             key_file = self.dir / "screen_key.json"
             if key_file.is_file():
@@ -90,7 +127,15 @@ class PartStore:
         return raw_rows(pd.concat(frames, ignore_index=True)) if frames else empty_rows()
 
     def clear(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Delete this store's files and then the directory if it is empty (nothing else is touched)."""
+        if not self.dir.is_dir():
+            return
+        self.check_owned()
+        for p in self.dir.iterdir():
+            if self._ours(p):
+                p.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()
 
 
 def raw_rows(df: pd.DataFrame) -> pd.DataFrame:

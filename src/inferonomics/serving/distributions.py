@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from inferonomics.errors import InvalidInputError
+from inferonomics.errors import InvalidInputError, excerpt
 
 
 class LengthDistribution(Protocol):
@@ -158,12 +158,26 @@ def parse_distribution(spec: str) -> LengthDistribution:
 def _empirical_from_file(path: Path, column: str | None) -> Empirical:
     import pandas as pd
 
-    df = pd.read_csv(path)
+    from inferonomics.serving.traces import MAX_TRACE_BYTES, _check_size
+
+    _check_size(path, MAX_TRACE_BYTES, "length")
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InvalidInputError(f"{path}: empty file; empirical:FILE needs a CSV column of lengths") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InvalidInputError(f"{path}: not a CSV of lengths ({excerpt(exc, 100)})") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read: {exc.strerror}") from None
+    if df.empty:
+        raise InvalidInputError(f"{path}: a header and no lengths")
     col = column or df.columns[-1]
     if col not in df.columns:
-        raise InvalidInputError(f"{path}: no column {col!r}; columns are {', '.join(map(str, df.columns))}")
-    vals = pd.to_numeric(df[col], errors="coerce")
-    bad = np.flatnonzero(vals.isna().to_numpy() | (vals.to_numpy() < 1))
+        cols = excerpt(", ".join(map(str, df.columns)), 120)
+        raise InvalidInputError(f"{path}: no column {excerpt(repr(col), 40)}; columns are {cols}")
+    vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(vals) | (vals < 1) | (vals != np.floor(vals)))
     if bad.size:
-        raise InvalidInputError(f"{path}:{bad[0] + 2}: {col} must be a whole number >= 1")
+        got = excerpt(repr(df[col].iloc[bad[0]]), 40)
+        raise InvalidInputError(f"{path}:{bad[0] + 2}: {excerpt(col, 40)} must be a whole number >= 1, got {got}")
     return Empirical(tuple(int(v) for v in vals))

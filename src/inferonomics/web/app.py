@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -20,16 +21,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inferonomics.errors import DoesNotFitError, InferonomicsError, UnknownNameError
+from inferonomics.errors import DoesNotFitError, InferonomicsError, UnknownNameError, excerpt
 from inferonomics.report import charts, views
 from inferonomics.web import schemas as S
 from inferonomics.web.jobs import JobManager, TooBusyError
@@ -51,23 +52,66 @@ CSP = (
 # ---------------------------------------------------------------------------------------------------
 
 
+def nonfinite_paths(obj: Any, path: str = "", limit: int = 20) -> dict[str, str]:
+    """Where `obj` holds NaN or infinities, as {dotted path: "infinite" | "not a number"} (at most `limit`)."""
+    found: dict[str, str] = {}
+
+    def walk(o: Any, p: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(o, float | np.floating):
+            if not math.isfinite(o):
+                found[p or "."] = "not a number" if o != o else "infinite"
+        elif isinstance(o, dict):
+            for k, v in o.items():
+                walk(v, f"{p}.{k}" if p else str(k))
+        elif isinstance(o, list | tuple):
+            for i, v in enumerate(o):
+                walk(v, f"{p}[{i}]")
+
+    walk(obj, path)
+    return found
+
+
 class CleanJSONResponse(JSONResponse):
-    """JSON with NaN/infinities as null and NumPy values unwrapped (never a 500 on serialisation)."""
+    """JSON with NumPy values unwrapped (never a 500 on serialisation). A NaN or infinity becomes null and,
+    in an object body, is named with what it was under `undefined` (`{"a.b": "infinite"}`) unless the
+    producer already said why there."""
 
     def render(self, content: Any) -> bytes:
+        if isinstance(content, dict):
+            bad = nonfinite_paths(content)
+            if bad:
+                said = content.get("undefined") or {}
+                content = {**content, "undefined": {**{k: v for k, v in bad.items() if k not in said}, **said}}
         return json.dumps(views.plain(content), allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-class ErrorBody(BaseModel):
-    detail: str
+class ErrorInfo(BaseModel):
+    code: str
+    """The error's kind, e.g. UnknownNameError, ValidationError, DoesNotFitError, TooBusy."""
+    message: str
+    """One line for people, naming the field (a bad value is quoted as a short excerpt)."""
     field: str | None = None
-    error: str = ""
+    """The request field at fault (dotted path), when there is one."""
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx body: `{"error": {"code", "message", "field", ...}}` (extra keys by code)."""
+
+    error: ErrorInfo
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Product error (unknown name, inconsistent input, does not fit)."},
     413: {"model": ErrorBody, "description": "Request body over 64 KiB."},
+    422: {"model": ErrorBody, "description": "A field missing, of the wrong type or out of range."},
 }
+BUSY = {429: {"model": ErrorBody, "description": "The work queue is full; retry after `Retry-After` seconds."}}
+MAX_MESSAGE_CHARS = 400
+
+INTERNAL_NAMES = {"moe_ep": "ep", "usd_per_chip_hour": "usd_per_chip_hour"}
+"""Library argument names in product errors -> the request field that sets them."""
 
 
 class FieldError(Exception):
@@ -80,12 +124,22 @@ class FieldError(Exception):
         super().__init__(f"{field}: {error}")
 
 
-def _error(status: int, detail: str, field: str | None, error: str, **extra: Any) -> CleanJSONResponse:
-    return CleanJSONResponse({"detail": detail, "field": field, "error": error, **extra}, status_code=status)
+def error_payload(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one error shape of the API (and of the CLI's `--json`)."""
+    return {"error": {"code": code, "message": excerpt(message, MAX_MESSAGE_CHARS), "field": field, **extra}}
+
+
+def _error(
+    status: int, message: str, field: str | None, code: str, headers: dict[str, str] | None = None, **extra: Any
+) -> CleanJSONResponse:
+    return CleanJSONResponse(error_payload(code, message, field, **extra), status_code=status, headers=headers)
 
 
 def _guess_field(message: str, names: Sequence[str]) -> str | None:
     """The first request field a product error's message names, if any."""
+    for internal, name in INTERNAL_NAMES.items():
+        if name in names and re.search(rf"(?<![\w.]){internal}(?![\w])", message):
+            return name
     for name in sorted(names, key=len, reverse=True):
         if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message):
             return name
@@ -97,23 +151,35 @@ def _product_error(exc: InferonomicsError, field: str | None, status: int = 400)
     if isinstance(exc, DoesNotFitError):
         extra = {"required_gb": exc.required_bytes / 1e9, "available_gb": exc.available_bytes / 1e9}
     msg = str(exc)
+    for internal, name in INTERNAL_NAMES.items():
+        msg = re.sub(rf"(?<![\w.-]){internal}(?![\w])", name, msg)
     return _error(
         status, f"{field}: {msg}" if field and not msg.startswith(field) else msg, field, type(exc).__name__, **extra
     )
 
 
+def _validation_message(e: dict[str, Any]) -> tuple[str | None, str]:
+    loc = [str(x) for x in e.get("loc", ())]
+    where = [x for x in loc if x not in ("body", "query", "path")]
+    field = ".".join(where) or None
+    msg = str(e.get("msg", "invalid request"))
+    if e.get("type") == "missing":
+        msg = "required field missing"
+    return field, f"{field}: {msg}" if field else msg
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        items = []
-        for e in exc.errors():
-            loc = [str(x) for x in e.get("loc", ())]
-            items.append({"loc": loc, "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))})
-        first = items[0] if items else {"loc": [], "msg": "invalid request"}
-        where = [x for x in first["loc"] if x not in ("body", "query", "path")]
-        field = ".".join(where) or None
-        message = f"{field}: {first['msg']}" if field else str(first["msg"])
-        return CleanJSONResponse({"detail": items, "message": message, "field": field}, status_code=422)
+        errors = list(exc.errors())
+        details = []
+        for e in errors[:10]:
+            f, m = _validation_message(e)
+            details.append({"field": f, "message": excerpt(m, 200), "type": str(e.get("type", ""))})
+        field, message = _validation_message(errors[0]) if errors else (None, "invalid request")
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more)"
+        return _error(422, message, field, "ValidationError", details=details)
 
     @app.exception_handler(FieldError)
     async def _field(request: Request, exc: FieldError) -> Response:
@@ -126,12 +192,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        error = "TooLarge" if exc.status_code == 413 else "HTTPError"
-        return _error(exc.status_code, str(exc.detail), None, error)
+        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}.get(exc.status_code, "HTTPError")
+        return _error(exc.status_code, str(exc.detail), None, code, headers=dict(exc.headers or {}))
 
     @app.exception_handler(TooBusyError)
     async def _busy(request: Request, exc: TooBusyError) -> Response:
-        return _error(429, str(exc), None, "TooBusy")
+        retry = max(1, int(round(exc.retry_after_s)))
+        return _error(429, str(exc), None, "TooBusy", headers={"Retry-After": str(retry)}, retry_after_s=retry)
 
     @app.exception_handler(ModuleNotFoundError)
     async def _missing(request: Request, exc: ModuleNotFoundError) -> Response:
@@ -167,9 +234,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body over {self.max_bytes // 1024} KiB", "field": None, "error": "TooLarge"}
-        ).encode()
+        body = json.dumps(error_payload("TooLarge", f"request body over {self.max_bytes // 1024} KiB")).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -241,6 +306,35 @@ class SecurityHeaders:
             await send(msg)
 
         await self.app(scope, receive, with_headers)
+
+
+def host_of(header: str) -> str:
+    """The host of a Host header without its port: `[::1]:8000` -> `::1`, `127.0.0.1:80` -> `127.0.0.1`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        return header[1:end] if end > 0 else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class TrustedHosts:
+    """400 unless the Host header names one of `allowed` (DNS-rebinding guard; IPv6 literals in brackets)."""
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = {h.strip("[]").lower() for h in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+        if host_of(host) in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        await CleanJSONResponse(
+            error_payload("InvalidHost", f"invalid host header {excerpt(host, 60)!r}", "host"), status_code=400
+        )(scope, receive, send)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -428,7 +522,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     if trusted_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(trusted_hosts))  # type: ignore[arg-type]
+        app.add_middleware(TrustedHosts, allowed=list(trusted_hosts))  # type: ignore[arg-type]
 
     def fields(request: Request, body: BaseModel) -> None:
         request.state.field_names = tuple(type(body).model_fields)

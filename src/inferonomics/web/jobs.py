@@ -27,7 +27,11 @@ class Cancelled(Exception):
 
 
 class TooBusyError(Exception):
-    """Too many jobs running at once."""
+    """Too many jobs running or queued; `retry_after_s` is when to try again (the 429's Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass

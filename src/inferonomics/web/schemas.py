@@ -17,12 +17,14 @@ MAX_SIM_REQUESTS = 20_000
 MAX_SIM_WALL_S = 30.0
 MAX_SEARCH_SYSTEMS = 4
 PRICE = "Rental price per chip-hour, USD; null = the catalog's."
+MODEL = Field(description="Catalog model name or Hugging Face id (required).", examples=["Llama-3.1-70B"])
 
 
 class Body(BaseModel):
-    """Unknown fields and NaN/infinite numbers are refused."""
+    """Unknown fields, NaN/infinite numbers and values of the wrong JSON type (`"isl": "1024"`,
+    `"isl": true`) are refused: strict types, except that a whole number is accepted where a float is."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, protected_namespaces=(), strict=True)
 
 
 class Workload(Body):
@@ -33,7 +35,7 @@ class Workload(Body):
 class DeploymentBody(Workload):
     """A model on a system with its parallelism and formats."""
 
-    model: Name = Field("Llama-3.1-70B", description="Catalog model name or Hugging Face id.")
+    model: Name = MODEL
     hardware: Name = Field("h100_sxm", description="System or chip name.")
     tp: int | None = Field(
         None, ge=1, le=256, description="Tensor parallelism; null = the fewest chips that hold the model."
@@ -73,7 +75,7 @@ class RooflineBody(DeploymentBody):
 
 
 class FloorBody(Body):
-    model: Name = "Llama-3.1-70B"
+    model: Name = MODEL
     hardware: Name = "h100_sxm"
     context_tokens: int = Field(4096, ge=0, le=2_000_000)
     precision: Name | None = None
@@ -82,7 +84,7 @@ class FloorBody(Body):
 
 
 class FrontierBody(Workload):
-    model: Name = "Llama-3.1-70B"
+    model: Name = MODEL
     hardware: Name = "h100_sxm"
     max_chips: int = Field(64, ge=1, le=256, description="Largest deployment swept (chips).")
     precision: Name | None = None
@@ -128,7 +130,7 @@ class SimulateBody(DeploymentBody):
 
 
 class SearchBody(Workload):
-    model: Name = "Llama-3.1-70B"
+    model: Name = MODEL
     hardware: list[Name] = Field(default_factory=lambda: ["h100_sxm"], min_length=1, max_length=MAX_SEARCH_SYSTEMS)
     rate_per_s: float = Field(2.0, gt=0, le=1e6, description="Requests per second to serve.")
     ttft_ms: float | None = Field(None, gt=0, le=1e7)

@@ -88,7 +88,7 @@ async function api(method, path, body, signal) {
   try { data = await res.json(); } catch (e) { data = null; }
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
-    if (data) msg = data.message || (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+    if (data && data.error) msg = data.error.message;
     const err = new Error(msg);
     err.status = res.status;
     throw err;
