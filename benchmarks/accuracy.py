@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from inferonomics.calibrate.engines import fit_engines
+from inferonomics.calibrate.kernels import fit_kernels
 from inferonomics.perf.calibration import default_calibration
-from inferonomics.perf.fitting import fit_engines, fit_kernels
 from inferonomics.validate.serving import load_measured, predict_frame, summarize
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

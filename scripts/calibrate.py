@@ -5,7 +5,7 @@
                                 [--exclude-model M] [--out FILE]
 
 `--systems h100_sxm` fits on H100 only (the H100 -> H200 transfer check); `--exclude-model` leaves a
-model out of stage 2 (leave-one-model-out). See `inferonomics.perf.fitting` for what is fitted.
+model out of stage 2 (leave-one-model-out). See `inferonomics.calibrate` for what is fitted.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from inferonomics.calibrate.engines import fit_engines
+from inferonomics.calibrate.kernels import fit_kernels
 from inferonomics.perf.calibration import CALIBRATION_FILE
-from inferonomics.perf.fitting import fit_engines, fit_kernels
 from inferonomics.validate.serving import load_measured
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inferonomics.calibrate.engines import SCALE_PARAMS, fit_engines
 from inferonomics.perf.calibration import default_calibration
-from inferonomics.perf.fitting import SCALE_PARAMS, fit_engines
 from inferonomics.validate.serving import load_measured, validate_serving
 
 
@@ -36,7 +36,7 @@ def test_measured_ttft_mostly_falls_in_the_predicted_range(shared_data: Path) ->
 
 def test_engine_prior_pulls_poorly_informed_scales_towards_the_kernel_tables(shared_data: Path) -> None:
     """Fitted on a few vLLM runs of one MoE model, the efficiency scales stray further from 1 (the
-    kernel tables) without the prior than with it (fitting.PRIOR_WEIGHT)."""
+    kernel tables) without the prior than with it (calibrate.engines.PRIOR_WEIGHT)."""
     df = load_measured(shared_data / "measured" / "serving_h100_h200.csv")
     few = df[(df.backend == "vllm") & (df.model_path == "openai/gpt-oss-120b")].head(24)
     cal = default_calibration()
