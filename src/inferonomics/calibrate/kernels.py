@@ -144,7 +144,8 @@ def fit_nccl(frames: dict[str, pd.DataFrame], reference: str) -> CollectiveFit:
     factor = {"all_reduce": lambda n: 2 * (n - 1) / n}
     alpha: dict[str, dict[str, float]] = {}
     beta: dict[str, dict[str, float]] = {}
-    for (op, n), g in d.groupby(["op_name", "num_gpus"]):
+    for (op_key, n_key), g in d.groupby(["op_name", "num_gpus"]):
+        op, n = str(op_key), int(str(n_key))
         f = factor.get(op, lambda n: (n - 1) / n)(n)
         b = g.message_size.to_numpy(float) * 2.0 * f
         t = g.latency.to_numpy(float) * 1e-3
@@ -153,8 +154,8 @@ def fit_nccl(frames: dict[str, pd.DataFrame], reference: str) -> CollectiveFit:
             return np.log(x[0] * 1e-6 + b / (x[1] * 1e9)) - np.log(t)
 
         sol = least_squares()(r, x0=[10.0, 300.0], bounds=([0.1, 1.0], [1000.0, 5000.0]))
-        alpha.setdefault(op, {})[str(int(n))] = float(sol.x[0] * 1e-6)
-        beta.setdefault(op, {})[str(int(n))] = float(sol.x[1] * 1e9)
+        alpha.setdefault(op, {})[str(n)] = float(sol.x[0] * 1e-6)
+        beta.setdefault(op, {})[str(n)] = float(sol.x[1] * 1e9)
         err = np.abs(np.expm1(r(sol.x)))
         print(
             f"nccl {op:14s} n={n}: alpha {sol.x[0]:.1f} us, bus bw {sol.x[1]:.0f} GB/s, "
