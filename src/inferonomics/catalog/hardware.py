@@ -25,6 +25,7 @@ class Chip:
     bf16_tflops: float
     """Dense peak at bf16/fp16 (sparse figures are 2x and never used)."""
     hbm_gb: float
+    """Device memory as the vendor prints it, read as decimal GB (1e9 bytes); see `hbm_gib`."""
     hbm_bandwidth_tb_s: float
     fp8_tflops: float = 0.0
     int8_tops: float = 0.0
@@ -60,6 +61,11 @@ class Chip:
     """Per chip-hour with a 1-year commitment; 0 = no figure."""
     rental_3y_usd_per_hour: float = 0.0
     """Per chip-hour with a 3-year commitment; 0 = no figure."""
+    hbm_gib: float = 0.0
+    """Device memory in GiB (2**30 bytes) where the vendor's figure denotes binary capacity, 0 = not stated.
+    DRAM is built in binary sizes: NVIDIA's "80 GB" H100 carries 80 GiB (5 HBM3 stacks of 16 GiB) and the
+    device reports 81,559 MiB of it (MLPerf v4.1 system descriptions); Google and AWS print GiB outright.
+    `hbm_gb` keeps the printed number; this field says which unit it was meant in."""
 
     # --- SI views --------------------------------------------------------------------------------
     @property
