@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIGS = ROOT.parent / "shared" / "data" / "model_configs"
 DEFAULT_OUT = ROOT / "src" / "inferonomics" / "catalog" / "data" / "models.toml"
 APPROX = "release date approximate (month)"
+NV_FP4 = (
+    "NVIDIA ModelOpt NVFP4 checkpoint: the transformer blocks' linear weights in NVFP4 (E2M1 values in 16-value "
+    "blocks with FP8 scales) and an FP8 KV cache; modules its hf_quant_config excludes (attention projections "
+    "of the DeepSeek exports, lm_head) stay in bf16; "
+)
 
 
 @dataclass
@@ -134,6 +139,26 @@ ENTRIES: list[Entry] = [
         ),
     ),
     Entry(
+        "llama-2-70b",
+        "Llama-2-70B",
+        "meta-llama/Llama-2-70b-hf",
+        "2023-07-18",
+        source=hf_url("meta-llama/Llama-2-70b-hf") + "; Touvron et al. 2023, Llama 2, arXiv:2307.09288, table 1",
+        aliases=("meta-llama/Llama-2-70b-chat-hf", "llama2-70b", "llama-2-70b-chat", "meta-llama/Llama-2-70b"),
+        notes="the MLPerf Inference llama2-70b benchmark model (chat weights)",
+        spec=dict(
+            family="Llama",
+            hidden_size=8192,
+            num_layers=80,
+            vocab_size=32000,
+            num_heads=64,
+            num_kv_heads=8,
+            head_dim=128,
+            intermediate_size=28672,
+            max_context_tokens=4096,
+        ),
+    ),
+    Entry(
         "llama-3.3-70b",
         "Llama-3.3-70B-Instruct",
         "meta-llama/Llama-3.3-70B-Instruct",
@@ -187,6 +212,15 @@ ENTRIES: list[Entry] = [
                 date="2025-05",
                 notes=APPROX,
             ),
+            Variant(
+                "qwen3-32b-nvfp4",
+                "Qwen3-32B-NVFP4",
+                "nvidia/Qwen3-32B-FP4",
+                aliases=("nvidia/Qwen3-32B-NVFP4",),
+                overrides={"native_precision": "nvfp4", "native_kv_precision": "fp8"},
+                date="2025-06",
+                notes=NV_FP4 + APPROX,
+            ),
         ],
     ),
     Entry(
@@ -203,6 +237,27 @@ ENTRIES: list[Entry] = [
                 "Qwen/Qwen3-30B-A3B-FP8",
                 config=cfg("Qwen/Qwen3-30B-A3B-FP8"),
                 date="2025-04-29",
+            )
+        ],
+    ),
+    Entry(
+        "qwen3-30b-a3b-instruct-2507",
+        "Qwen3-30B-A3B-Instruct-2507",
+        "Qwen/Qwen3-30B-A3B-Instruct-2507",
+        "2025-07-29",
+        like="qwen3-30b-a3b",
+        source="https://huggingface.co/Qwen/Qwen3-30B-A3B-Instruct-2507/blob/main/config.json",
+        aliases=("Qwen/Qwen3-30B-A3B-Thinking-2507", "qwen3-30b-a3b-2507"),
+        overrides={"max_context_tokens": 262144},
+        notes="same network as Qwen3-30B-A3B (48 layers, 128 experts, 8 active) with new weights and a native "
+        "262,144-token context (model card: 30.5B total, 3.3B activated)",
+        variants=[
+            Variant(
+                "qwen3-30b-a3b-instruct-2507-fp8",
+                "Qwen3-30B-A3B-Instruct-2507-FP8",
+                "Qwen/Qwen3-30B-A3B-Instruct-2507-FP8",
+                overrides={"native_precision": "fp8"},
+                date="2025-07-29",
             )
         ],
     ),
@@ -309,6 +364,24 @@ ENTRIES: list[Entry] = [
         "2025-01-20",
         config=cfg("deepseek-ai/DeepSeek-R1"),
         aliases=("ds-r1", "r1", "deepseek-ai/DeepSeek-R1-0528"),
+        variants=[
+            Variant(
+                "deepseek-r1-nvfp4",
+                "DeepSeek-R1-NVFP4",
+                "nvidia/DeepSeek-R1-FP4",
+                aliases=(
+                    "nvidia/DeepSeek-R1-NVFP4",
+                    "nvidia/DeepSeek-R1-0528-FP4",
+                    "nvidia/DeepSeek-R1-0528-NVFP4",
+                    "nvidia/DeepSeek-R1-0528-FP4-v2",
+                    "ds-r1-fp4",
+                ),
+                overrides={"native_precision": "nvfp4", "native_kv_precision": "fp8"},
+                date="2025-02",
+                notes=NV_FP4 + "routed and shared experts in NVFP4 as in nvidia/DeepSeek-V3.1-NVFP4's hf_quant_config "
+                "(same exporter); " + APPROX,
+            )
+        ],
     ),
     Entry(
         "deepseek-v3.1",
@@ -444,13 +517,15 @@ ENTRIES: list[Entry] = [
         "zai-org/GLM-5",
         "2026-02",
         config=cfg("zai-org/GLM-5"),
-        notes=APPROX,
+        aliases=("zhipuai/GLM-5",),
+        notes="Z.ai publishes under both organisation ids (zai-org, formerly zhipuai); " + APPROX,
         variants=[
             Variant(
                 "glm-5-fp8",
                 "GLM-5-FP8",
                 "zai-org/GLM-5-FP8",
                 config=cfg("zai-org/GLM-5-FP8"),
+                aliases=("zhipuai/GLM-5-FP8",),
                 date="2026-02",
                 notes=APPROX,
             ),
@@ -598,6 +673,50 @@ ENTRIES: list[Entry] = [
     Entry("gpt-oss-20b", "gpt-oss-20b", "openai/gpt-oss-20b", "2025-08-05", config=cfg("openai/gpt-oss-20b")),
     Entry("gpt-oss-120b", "gpt-oss-120b", "openai/gpt-oss-120b", "2025-08-05", config=cfg("openai/gpt-oss-120b")),
     Entry(
+        "mistral-7b",
+        "Mistral-7B-v0.1",
+        "mistralai/Mistral-7B-v0.1",
+        "2023-09-27",
+        source=hf_url("mistralai/Mistral-7B-v0.1") + "; Jiang et al. 2023, Mistral 7B, arXiv:2310.06825, table 1",
+        aliases=("mistralai/Mistral-7B-Instruct-v0.1", "mistral-7b-v0.1", "mistral", "mistral7b"),
+        notes="sliding-window attention (4,096 tokens) on every layer",
+        spec=dict(
+            family="Mistral",
+            hidden_size=4096,
+            num_layers=32,
+            vocab_size=32000,
+            num_heads=32,
+            num_kv_heads=8,
+            head_dim=128,
+            intermediate_size=14336,
+            sliding_window=4096,
+            layer_kinds=("sliding",) * 32,
+            max_context_tokens=32768,
+        ),
+    ),
+    Entry(
+        "mistral-7b-instruct-v0.2",
+        "Mistral-7B-Instruct-v0.2",
+        "mistralai/Mistral-7B-Instruct-v0.2",
+        "2023-12-11",
+        like="mistral-7b",
+        source=hf_url("mistralai/Mistral-7B-Instruct-v0.2"),
+        aliases=("mistral-7b-v0.2",),
+        overrides={"sliding_window": None, "layer_kinds": ()},
+        notes="v0.1's network without the sliding window (full attention, 32k context)",
+    ),
+    Entry(
+        "mistral-7b-v0.3",
+        "Mistral-7B-v0.3",
+        "mistralai/Mistral-7B-v0.3",
+        "2024-05-22",
+        like="mistral-7b",
+        source=hf_url("mistralai/Mistral-7B-v0.3"),
+        aliases=("mistralai/Mistral-7B-Instruct-v0.3",),
+        overrides={"sliding_window": None, "layer_kinds": (), "vocab_size": 32768},
+        notes="v0.2's network with the vocabulary extended to 32,768 tokens",
+    ),
+    Entry(
         "mixtral-8x7b",
         "Mixtral-8x7B",
         "mistralai/Mixtral-8x7B-v0.1",
@@ -698,6 +817,29 @@ ENTRIES: list[Entry] = [
                 notes=APPROX,
             )
         ],
+    ),
+    Entry(
+        "gpt-j-6b",
+        "GPT-J-6B",
+        "EleutherAI/gpt-j-6b",
+        "2021-06-04",
+        source=hf_url("EleutherAI/gpt-j-6b") + "; EleutherAI model card: 6,053,381,344 parameters",
+        aliases=("gpt-j", "gptj", "gpt-j-6B", "gptj-6b"),
+        notes="the MLPerf Inference gptj benchmark model; parallel attention/FFN, GELU MLP, rotary on 64 of 256 "
+        "head dims; MLP and lm_head biases (0.6M) not counted",
+        spec=dict(
+            family="GPT-J",
+            hidden_size=4096,
+            num_layers=28,
+            vocab_size=50400,
+            num_heads=16,
+            num_kv_heads=16,
+            head_dim=256,
+            intermediate_size=16384,
+            ffn_gated=False,
+            parallel_layers=True,
+            max_context_tokens=2048,
+        ),
     ),
     Entry(
         "palm-62b",

@@ -2,10 +2,10 @@
 
 Tolerance rule for published parameter counts: |ours - published| <= max(1% of the published figure,
 half a unit of its last printed digit) — "37B" allows 36.5-37.5B, "70.6B" allows 1%. Each check uses
-the publisher's counting convention: Meta, Mistral, Qwen, Google and PaLM count every stored weight
-(`total_params`) and, for MoE, both embedding tables in the active count (`active_params`); OpenAI's
-gpt-oss model card, DeepSeek-V3 and Kimi K2 leave the input embedding out of the active count
-(`active_params - embedding`: DeepSeek's 37.6B with it would round to 38B, 36.6B without gives "37B").
+the publisher's counting convention: totals count every stored weight (`total_params`). Active counts:
+`active_params` leaves out the input embedding lookup (OpenAI's gpt-oss model card, DeepSeek-V3 and
+Kimi K2 count this way: DeepSeek's 37.6B with the table would round to 38B, 36.6B without gives "37B");
+Mistral and Qwen count the input table too (`active_params + embedding`).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def test_tolerance_rule() -> None:
     assert published("1.04T") == pytest.approx((1.04e12, 0.0104e12))
 
 
-def without_input_embedding(m: ModelSpec) -> int:
-    return m.active_params - m.params["embedding"]
+def with_input_embedding(m: ModelSpec) -> int:
+    return m.active_params + m.params["embedding"]
 
 
 TOTALS = [
@@ -72,12 +72,12 @@ TOTALS = [
     ("gemma-3-27b", "27B"),
 ]
 ACTIVE = [
-    ("deepseek-v3", "37B", without_input_embedding),
-    ("qwen3-235b-a22b", "22B", lambda m: m.active_params),
-    ("mixtral-8x7b", "12.9B", lambda m: m.active_params),
-    ("gpt-oss-120b", "5.13B", without_input_embedding),  # OpenAI: 5.13B active
-    ("gpt-oss-20b", "3.61B", without_input_embedding),
-    ("kimi-k2", "32B", without_input_embedding),
+    ("deepseek-v3", "37B", lambda m: m.active_params),
+    ("qwen3-235b-a22b", "22B", with_input_embedding),
+    ("mixtral-8x7b", "12.9B", with_input_embedding),
+    ("gpt-oss-120b", "5.13B", lambda m: m.active_params),  # OpenAI model card: 5.13B active
+    ("gpt-oss-20b", "3.61B", lambda m: m.active_params),
+    ("kimi-k2", "32B", lambda m: m.active_params),
 ]
 
 
@@ -97,10 +97,10 @@ def test_conventions_matter() -> None:
     """The conventions above are not interchangeable: the other one misses the published figure."""
     ds = get_model("deepseek-v3")
     value, tol = published("37B")
-    assert abs(ds.active_params - value) > tol
+    assert abs(with_input_embedding(ds) - value) > tol
     mixtral = get_model("mixtral-8x7b")
     value, tol = published("12.9B")
-    assert abs(without_input_embedding(mixtral) - value) > 0.1e9
+    assert abs(mixtral.active_params - value) > 0.1e9
 
 
 def test_kimi_k2_report_total() -> None:  # Kimi K2's figures: 1.04T total (report), 32B active

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from inferonomics.catalog.models import ModelSpec, validate_model
 from inferonomics.catalog.names import build_index, lookup
-from inferonomics.errors import ConfigError
+from inferonomics.errors import ConfigError, UnknownNameError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -362,7 +362,8 @@ def _looks_like_path(name: str) -> bool:
 
 def get_model(name_or_path: str | ModelSpec, catalog: ModelCatalog | None = None) -> ModelSpec:
     """A model by name, alias or Hugging Face id (case-insensitive), or from a `config.json` path or
-    checkpoint directory. Unknown names raise `UnknownNameError` listing the closest ones."""
+    checkpoint directory; a quantised checkpoint or renamed organisation the catalog does not list resolves
+    to its base network (`catalog.checkpoints`). Unknown names raise `UnknownNameError` listing the closest."""
     if isinstance(name_or_path, ModelSpec):
         return name_or_path
     if not isinstance(name_or_path, str) or not name_or_path.strip():
@@ -379,7 +380,15 @@ def get_model(name_or_path: str | ModelSpec, catalog: ModelCatalog | None = None
         from inferonomics.catalog.hf_config import load_hf_config
 
         return load_hf_config(p)
-    return cat.get(name)
+    try:
+        return cat.get(name)
+    except UnknownNameError:
+        from inferonomics.catalog.checkpoints import resolve_checkpoint
+
+        resolved = resolve_checkpoint(name, cat)
+        if resolved is None:
+            raise
+        return resolved
 
 
 def list_models(catalog: ModelCatalog | None = None, include_variants: bool = True) -> pd.DataFrame:

@@ -7,10 +7,14 @@ context per layer.
 
 Conventions:
 - `total_params` counts every stored weight except multi-token-prediction heads (as DeepSeek's 671B).
-- `active_params` counts the weights one token's forward pass touches, both embedding tables
-  included (as Mistral's 12.9B and DeepSeek's 37B); `matmul_params_per_token` leaves out the input
-  embedding lookup (it moves one row, not a matrix) and is what FLOPs use. OpenAI's "5.1B active"
-  for gpt-oss-120b is `active_params - embedding`.
+- `active_params` counts the weights one token's forward pass multiplies: every weight of the
+  layers it passes (the routed experts it is sent to only) and the output head, but not the input
+  embedding table, whose lookup moves one row (h values), not a matrix. This is OpenAI's convention
+  (gpt-oss model card: "we count unembedding parameters as active but not embedding parameters":
+  5.13B for gpt-oss-120b, 3.61B for gpt-oss-20b) and DeepSeek's 37B. With tied embeddings the table is
+  the output head, so it counts once. Mistral (Mixtral's 12.9B) and Qwen (Qwen3-30B-A3B's 3.3B) also
+  count the input table: `active_params + params["embedding"]` for untied models.
+  `matmul_params_per_token` (what FLOPs use) is `active_params` without the norms' scales.
 - `param_breakdown` keeps a fixed set of buckets: `attention` holds every token mixer (softmax
   attention with its indexer and compressor, linear attention, Mamba), `router` holds the routers and
   the latent projections of latent MoE layers.
@@ -294,18 +298,17 @@ def total_params(m: ModelSpec) -> int:
 
 
 def active_params(m: ModelSpec) -> int:
-    """Parameters one token touches: all but the routed experts it is not sent to."""
+    """Parameters one token's forward pass multiplies: all but the routed experts it is not sent to and the
+    input embedding table (a lookup of one row); a tied table counts once, as the output head."""
     p = param_breakdown(m)
-    if not m.is_moe:
-        return sum(p.values())
-    routed_active = p["routed_experts"] * m.experts_per_token // m.num_experts
-    return sum(p.values()) - p["routed_experts"] + routed_active
+    lookup = 0 if m.tie_embeddings else p["embedding"]
+    routed_active = p["routed_experts"] * m.experts_per_token // m.num_experts if m.is_moe else p["routed_experts"]
+    return sum(p.values()) - p["routed_experts"] + routed_active - lookup
 
 
 def matmul_params_per_token(m: ModelSpec) -> int:
-    """Active parameters that take part in a matrix multiply (active minus the input embedding)."""
-    p = param_breakdown(m)
-    return active_params(m) - p["embedding"] - p["norms"]
+    """Active parameters that take part in a matrix multiply (active minus the norms' scales)."""
+    return active_params(m) - param_breakdown(m)["norms"]
 
 
 def mtp_params(m: ModelSpec) -> int:
@@ -496,7 +499,7 @@ def model_summary(m: ModelSpec) -> dict[str, Any]:
         "family": m.family,
         "total_params": total_params(m),
         "active_params": active_params(m),
-        "active_params_without_embedding": active_params(m) - p["embedding"],
+        "active_params_with_input_embedding": active_params(m) + (0 if m.tie_embeddings else p["embedding"]),
         "matmul_params_per_token": matmul_params_per_token(m),
         "mtp_params": mtp_params(m),
         "layers": m.num_layers,
