@@ -7,6 +7,8 @@
    predict them (the kernel fits use no serving data, so they stay).
 3. H100 -> H200 transfer: fit kernels and engines on H100 rows only, predict the H200 rows (new HBM
    bandwidth and capacity, same compute).
+4. Published tables (`validate.offline`, `validate.mlperf`): TensorRT-LLM v0.17 offline cells and MLPerf
+   v4.1 Offline / Server runs, error per (chip, model, engine), and per-GPU throughput ratios to H100/H200.
 
     python benchmarks/accuracy.py [--quick]      (--quick: in-sample only)
 """
@@ -49,10 +51,49 @@ def print_summary(
             print(f"{g + '=' + key:45s} {st['tpot']['n']:5d}  {_fmt(st['ttft'])}  {_fmt(st['tpot'])}")
 
 
+def _g(st: dict) -> str:
+    return f"{st['median_ape']:6.1%} {st['p90_ape']:7.1%}"
+
+
+def print_published() -> None:
+    """Section 4: the published tables (shipped calibration)."""
+    from inferonomics.validate.mlperf import validate_mlperf
+    from inferonomics.validate.offline import validate_offline
+
+    trt = SHARED / "data" / "published" / "trtllm_offline_v0.17.csv"
+    if trt.is_file():
+        s, _ = validate_offline(trt)
+        print(
+            f"\n== TensorRT-LLM v0.17 offline: {s['predicted']}/{s['rows']} cells, median / p90 |error| "
+            f"{s['median_ape']:.1%} / {s['p90_ape']:.1%}"
+        )
+        for g in s["groups"]:
+            print(f"{g['system'] + ' ' + g['model_id'] + ' ' + g['engine']:45s} {g['n']:5d}  {_g(g)}")
+    ml = SHARED / "data" / "published" / "mlperf_v4.1_llm.csv"
+    if ml.is_file():
+        s, _ = validate_mlperf(ml)
+        for key, title in (
+            ("offline", "Offline tokens/s per GPU"),
+            ("server_ttft", "Server TTFT"),
+            ("server_tpot", "Server TPOT"),
+        ):
+            st = s[key]
+            print(f"\n== MLPerf v4.1 {title}: {st['n']} runs, median / p90 |error| {_g(st) if st['n'] else '-'}")
+            for g in st["groups"]:
+                print(f"{g['group_system'] + ' ' + g['model_id'] + ' ' + g['engine']:45s} {g['n']:5d}  {_g(g)}")
+        print(f"\n== MLPerf v4.1 per-GPU Offline throughput ratio (median |error| {s['ratio_median_ape']:.1%})")
+        for r in s["ratios"]:
+            print(
+                f"{r['benchmark']:14s} {r['system']:16s} / {r['reference']:9s} measured {r['measured_ratio']:5.2f} "
+                f"predicted {r['predicted_ratio']:5.2f}  |error| {r['ratio_ape']:6.1%}"
+            )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="in-sample only")
     args = ap.parse_args()
+    print_published()
     path = SHARED / "data" / "measured" / "serving_h100_h200.csv"
     if not path.is_file():
         print(f"skipped: no measured data at {path}")

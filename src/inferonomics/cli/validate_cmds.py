@@ -1,4 +1,4 @@
-"""`inferonomics validate serving FILE.csv`: predict every measured run and report the error."""
+"""`inferonomics validate serving|offline|mlperf FILE.csv`: predict every measured run and report the error."""
 
 from __future__ import annotations
 
@@ -58,3 +58,97 @@ def validate_serving_cmd(
         )
     if summary["skipped"]:
         console.print(table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]]))
+
+
+def _pct(st: dict) -> str:
+    return f"{st['median_ape']:.1%} / {st['p90_ape']:.1%}" if st["n"] else "-"
+
+
+@validate_app.command("offline")
+def validate_offline_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="CSV in TensorRT-LLM's offline-throughput schema (shared/data/README.md).")
+    ],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    rows_out: Annotated[Path | None, typer.Option("--rows", help="Write per-row predictions to this CSV.")] = None,
+) -> None:
+    """Maximum offline throughput of each cell (best batch within KV memory): median / p90 error per group."""
+    from inferonomics.validate.offline import validate_offline
+
+    summary, res = validate_offline(path)
+    if rows_out is not None:
+        res.to_csv(rows_out, index=False)
+    if json_:
+        print_json(summary)
+        return
+    console.print(
+        f"{summary['predicted']} of {summary['rows']} cells predicted ({summary['coverage']:.1%}); output tokens/s "
+        f"of the TP group, median / p90 absolute error: {_pct({**summary, 'n': summary['predicted']})}"
+    )
+    rows = [[g["system"], g["model_id"], g["engine"], g["n"], _pct(g)] for g in summary["groups"]]
+    console.print(table("offline throughput", ["system", "model", "engine", "cells", "error"], rows))
+    if summary["skipped"]:
+        console.print(table("not predicted", ["cells", "reason"], [["", s] for s in summary["skipped"]]))
+
+
+@validate_app.command("mlperf")
+def validate_mlperf_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV in the MLPerf LLM results schema (shared/data/README.md).")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    rows_out: Annotated[Path | None, typer.Option("--rows", help="Write per-row predictions to this CSV.")] = None,
+    prompt_tokens: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--isl",
+            help="Mean prompt tokens of a benchmark, BENCH=N (default llama2-70b=300, "
+            "mixtral-8x7b=300, gptj=800: not published with the results).",
+        ),
+    ] = None,
+) -> None:
+    """Offline per-GPU throughput and Server TTFT/TPOT at the target QPS, error per (chip, model, engine), and
+    per-GPU throughput ratios to H100 SXM / H200 SXM."""
+    from inferonomics.errors import InvalidInputError
+    from inferonomics.validate.mlperf import validate_mlperf
+
+    isl: dict[str, float] = {}
+    for item in prompt_tokens or []:
+        name, _, value = item.partition("=")
+        try:
+            isl[name.strip().lower()] = float(value)
+        except ValueError:
+            raise InvalidInputError(f"--isl {item!r}: expected BENCH=N, e.g. llama2-70b=300") from None
+    summary, res = validate_mlperf(path, prompt_tokens=isl)
+    if rows_out is not None:
+        res.to_csv(rows_out, index=False)
+    if json_:
+        print_json(summary)
+        return
+    tp = summary["tp_used"]
+    rows = []
+    for scen, key in (("Offline", "offline"), ("Server TTFT", "server_ttft"), ("Server TPOT", "server_tpot")):
+        rows.append([scen, "all", "", "", summary[key]["n"], _pct(summary[key]), ""])
+        for g in summary[key]["groups"]:
+            chip_tp = [v for k, v in tp.items() if k.startswith(g["group_system"] + " /")]
+            rows.append([scen, g["group_system"], g["model_id"], g["engine"], g["n"], _pct(g), chip_tp])
+    console.print(table("MLPerf", ["scenario", "chip", "model", "engine", "runs", "median / p90 error", "TP"], rows))
+    ratio_rows = [
+        [
+            r["benchmark"],
+            r["system"],
+            r["reference"],
+            f"{r['measured_ratio']:.2f}",
+            f"{r['predicted_ratio']:.2f}",
+            f"{r['ratio_ape']:.1%}",
+        ]
+        for r in summary["ratios"]
+    ]
+    console.print(
+        table(
+            "per-GPU Offline throughput ratio",
+            ["benchmark", "chip", "to", "measured", "predicted", "error"],
+            ratio_rows,
+        )
+    )
+    console.print(f"median ratio error {summary['ratio_median_ape']:.1%}")
+    if summary["skipped"]:
+        console.print(table("not predicted", ["run", "reason"], [["", s] for s in summary["skipped"]]))
