@@ -193,7 +193,9 @@ def summarize_offline(res: pd.DataFrame) -> dict[str, Any]:
         "median_ape": float(done["ape"].median()) if len(done) else float("nan"),
         "p90_ape": float(done["ape"].quantile(0.9)) if len(done) else float("nan"),
         "groups": group_errors(res, ["system", "model_id", "engine"]),
-        "skipped": sorted({f"{r.gpu} / {r.model}: {r.skip_reason}" for r in skipped.itertuples() if isinstance(r.skip_reason, str)}),
+        "skipped": sorted(
+            {f"{r.gpu} / {r.model}: {r.skip_reason}" for r in skipped.itertuples() if isinstance(r.skip_reason, str)}
+        ),
     }
 
 
