@@ -174,6 +174,7 @@ def predict_mlperf_frame(
     (Server), pred_concurrency, skip_reason."""
     isl_of = {**PROMPT_TOKENS, **(prompt_tokens or {})}
     recs: list[dict[str, Any]] = []
+    tp_cache: dict[tuple[Any, ...], tuple[int, float, float]] = {}
     for _, row in df.iterrows():
         rec: dict[str, Any] = {"system": None, "group_system": None, "model_id": None, "engine": None}
         rec.update(tp=np.nan, isl=np.nan, osl=np.nan, pred_per_gpu_tokens_per_s=np.nan, pred_concurrency=np.nan)
@@ -196,7 +197,10 @@ def predict_mlperf_frame(
             rec.update(isl=isl, osl=osl)
             precision = precision_of(row, system, engine)
             per_node = int(_num(row, "accelerators_per_node") or 1)
-            tp, per_gpu, conc = best_tp(model, system, precision, engine, isl, osl, per_node, cal)
+            key = (model.name, system.name, precision, engine, isl, round(osl, 1), per_node)
+            if key not in tp_cache:  # submissions of one configuration share their prediction
+                tp_cache[key] = best_tp(model, system, precision, engine, isl, osl, per_node, cal)
+            tp, per_gpu, conc = tp_cache[key]
             rec.update(tp=tp, pred_concurrency=conc)
             if row["scenario"] == "Offline":
                 rec["pred_per_gpu_tokens_per_s"] = per_gpu
@@ -219,7 +223,8 @@ def predict_mlperf_frame(
     measured = pd.to_numeric(res["result_per_accelerator_tokens_per_s"], errors="coerce")
     res["ape"] = (res["pred_per_gpu_tokens_per_s"] - measured).abs() / measured
     for k in ("ttft", "tpot"):
-        m = pd.to_numeric(res.get(f"{k}_mean_ms"), errors="coerce")
+        col = f"{k}_mean_ms"
+        m = pd.to_numeric(res[col], errors="coerce") if col in res.columns else pd.Series(np.nan, index=res.index)
         res[f"{k}_ape"] = (res[f"pred_{k}_ms"] - m).abs() / m
     return res
 
@@ -279,8 +284,8 @@ def summarize_mlperf(res: pd.DataFrame) -> dict[str, Any]:
         "ratios": ratios.to_dict(orient="records"),
         "ratio_median_ape": float(ratios["ratio_ape"].median()) if len(ratios) else float("nan"),
         "tp_used": {
-            f"{k[0]} / {k[1]}": int(v)
-            for k, v in off.dropna(subset=["tp"]).groupby(["group_system", "base_benchmark"])["tp"].median().items()
+            f"{chip} / {bench}": int(g["tp"].median())
+            for (chip, bench), g in off.dropna(subset=["tp"]).groupby(["group_system", "base_benchmark"])
         },
         "skipped": sorted(
             {
