@@ -23,7 +23,8 @@ class Deployment:
     Chips per replica = tp x attention_dp x pp. Attention runs tensor-parallel over `tp` chips and
     data-parallel over `attention_dp` groups; MoE experts are split over `moe_tp x moe_ep` chips per
     pipeline stage (default: `moe_ep = 1`, experts tensor-parallel over all of them), as in
-    TensorRT-LLM / SGLang / vLLM.
+    TensorRT-LLM / SGLang / vLLM. An expert-parallel size that does not divide the expert count is
+    accepted: the engine then places redundant experts (`redundant_experts`) and `notes` says so.
     """
 
     model: ModelSpec
@@ -40,6 +41,15 @@ class Deployment:
     """Format of the routed experts' weights when it differs from the rest (e.g. NVIDIA's FP4 checkpoints
     of DeepSeek-R1 quantise only the MoE experts to NVFP4); None = `weight_precision`."""
     backend: Backend = "vllm"
+    redundant_experts: int | None = None
+    """Extra physical expert slots per MoE layer beyond the model's experts, spread evenly over the
+    expert-parallel ranks (copies of busy experts): vLLM EPLB `num_redundant_experts`, SGLang
+    `ep_num_redundant_experts`, TensorRT-LLM's online load balancer `num_slots` - experts (vLLM docs,
+    `vllm/distributed/eplb/eplb_state.py`: DeepSeek-R1's 256 experts + 32 redundant = 288 physical,
+    9 per rank on 32 EP ranks; TensorRT-LLM `examples/wide_ep`: `num_slots: 288`). None = the fewest
+    that let every rank hold the same number, (-experts) mod moe_ep: 0 when moe_ep divides the experts,
+    32 for 256 experts on EP 48 or 72. Each rank stores and reads (experts + redundant) / moe_ep experts;
+    the load balancing the copies buy is not modelled (the busiest rank's share stays that of E / ep)."""
     replicas: int = 1
     speculative_tokens: int = 0
     """Draft tokens per step (MTP / speculative decoding); 0 = off."""
@@ -70,9 +80,15 @@ class Deployment:
             )
         if not self.moe_tp and per_stage % self.moe_ep:
             raise InvalidInputError(f"moe_ep ({self.moe_ep}) must divide tp x attention_dp ({per_stage})")
-        if self.model.is_moe and self.model.num_experts % self.moe_ep:
+        if self.redundant_experts is not None and (
+            not isinstance(self.redundant_experts, int) or self.redundant_experts < 0
+        ):
+            raise InvalidInputError(f"redundant_experts must be a whole number >= 0, got {self.redundant_experts!r}")
+        if self.model.is_moe and self.physical_experts % self.moe_ep:
             raise InvalidInputError(
-                f"moe_ep ({self.moe_ep}) must divide the number of experts ({self.model.num_experts})"
+                f"moe_ep ({self.moe_ep}) must divide the physical experts ({self.model.num_experts} + "
+                f"{self.expert_slots_extra} redundant = {self.physical_experts}); "
+                f"use redundant_experts = {(-self.model.num_experts) % self.moe_ep} or a multiple of {self.moe_ep} more"
             )
         if not self.model.is_moe and self.moe_ep > 1:
             raise InvalidInputError(f"moe_ep > 1 needs an MoE model; {self.model.name} is dense")
@@ -99,6 +115,45 @@ class Deployment:
     def routed_expert_precision(self) -> str:
         """The format the routed experts' weights are stored and multiplied in."""
         return self.expert_precision or self.weight_precision
+
+    @property
+    def expert_slots_extra(self) -> int:
+        """Redundant expert slots per MoE layer (given, else the fewest that balance the ranks)."""
+        if not self.model.is_moe:
+            return 0
+        if self.redundant_experts is not None:
+            return self.redundant_experts
+        return (-self.model.num_experts) % self.moe_ep
+
+    @property
+    def physical_experts(self) -> int:
+        """Expert weight sets per MoE layer across the EP group: the model's plus the redundant copies."""
+        return self.model.num_experts + self.expert_slots_extra
+
+    @property
+    def expert_copies_ratio(self) -> float:
+        """Physical / logical experts (1 without redundant experts): scales expert weights per rank."""
+        return self.physical_experts / self.model.num_experts if self.model.is_moe else 1.0
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Assumptions this layout implies that the user did not state."""
+        out: list[str] = []
+        r = self.expert_slots_extra
+        if r:
+            given = self.redundant_experts is not None
+            out.append(
+                f"{r} redundant expert slots per MoE layer ({self.model.num_experts} experts + {r} = "
+                f"{self.physical_experts} over EP{self.moe_ep}, {self.physical_experts // self.moe_ep} per rank"
+                + (
+                    ""
+                    if given
+                    else f": EP{self.moe_ep} does not divide {self.model.num_experts}, so engines place copies"
+                )
+                + "); the copies' weights count in each rank's memory and expert reads (vLLM EPLB "
+                "num_redundant_experts, SGLang ep_num_redundant_experts, TensorRT-LLM online EPLB num_slots)"
+            )
+        return tuple(out)
 
     @property
     def chips_per_stage(self) -> int:
@@ -139,6 +194,8 @@ class Deployment:
             parts.append(f"ADP{self.attention_dp}")
         if self.model.is_moe and self.moe_ep > 1:
             parts.append(f"EP{self.moe_ep}")
+        if self.expert_slots_extra:
+            parts.append(f"+{self.expert_slots_extra} redundant experts")
         if self.replicas > 1:
             parts.append(f"x{self.replicas}")
         experts = ""

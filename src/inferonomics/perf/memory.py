@@ -32,12 +32,14 @@ def kv_shards(dep: Deployment) -> int:
 
 
 def weight_bytes_per_chip(dep: Deployment) -> float:
-    """Weights held by one chip: dense parts split over tp, experts over moe_tp x moe_ep, layers over pp."""
+    """Weights held by one chip: dense parts split over tp, experts (with any redundant copies) over
+    moe_tp x moe_ep, layers over pp."""
     m = dep.model
     p = param_breakdown(m)
     b = get_precision(dep.weight_precision).bytes_per_value
     dense = (p["attention"] + p["dense_ffn"] + p["shared_experts"] + p["router"]) * b
     experts = p["routed_experts"] * get_precision(dep.routed_expert_precision).bytes_per_value
+    experts *= dep.expert_copies_ratio  # redundant expert slots (Deployment.redundant_experts)
     embeddings = (p["embedding"] + p["lm_head"]) * 2.0 + p["norms"] * 2.0
     per_stage = (dense / dep.tp + experts / (dep.moe_tp_size * dep.moe_ep)) / dep.pp
     return per_stage + embeddings / dep.tp / max(1, min(dep.pp, 2))

@@ -244,7 +244,8 @@ class StepTimeModel:
         if s.n_moe:
             # the busiest expert-parallel rank sets the layer's time (perf/moe.py)
             e, k = float(m.num_experts), float(m.experts_per_token)
-            local = touched_experts_per_rank(tokens, e, k, dep.moe_ep)
+            # a rank holding redundant copies reads (E + r) / ep expert slots at most (Deployment.redundant_experts)
+            local = touched_experts_per_rank(tokens, e, k, dep.moe_ep) * dep.expert_copies_ratio
             per_expert = safe_div(busiest_rank_assignments(tokens, k, dep.moe_ep), local)
             experts = self._gemm_e.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
             experts = experts * self._expert_format_ratio  # the whole GEMM sum is scaled by _format_scale below

@@ -6,8 +6,10 @@ Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions s
   when it is given; the KV cache is fp8 when weights are 8-bit or narrower, else bf16 (the engines'
   default with quantised checkpoints);
 - disaggregated rows without `*_num_workers` use one instance per pool;
-- an empty `attention_dp_size` with experts over more GPUs than `tp_size` (moe_tp x moe_ep > tp) means
-  attention runs data-parallel over the rest: attention DP = moe_tp x moe_ep / tp.
+- parallelism columns are read by `validate.conventions` (aiconfigurator's layout, SGLang's DP-attention
+  convention where tp_size counts every GPU, attention DP inferred from the experts' span); an
+  expert-parallel size that does not divide the expert count gets redundant experts
+  (`Deployment.redundant_experts`). Every such assumption is listed per row (`assumptions` column).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from inferonomics.perf.memory import memory_use
 from inferonomics.perf.steady_state import closed_loop, disaggregated
 from inferonomics.perf.step import StepTimeModel
 from inferonomics.validate.campaign import campaign_of
+from inferonomics.validate.conventions import row_parallelism
 
 REQUIRED_COLUMNS = (
     "model_path",
@@ -109,26 +112,16 @@ def _expert_precision_of(row: Any, model: Any, precision: str) -> str | None:
 
 
 def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, precision: str) -> Deployment:
-    tp = int(_num(row, f"{prefix}tp_size", 1) or 1)
-    pp = int(_num(row, f"{prefix}pp_size", 1) or 1)
-    adp_given = _num(row, f"{prefix}attention_dp_size")
-    adp = int(adp_given or 1)
-    ep = int(_num(row, f"{prefix}moe_ep_size", 1) or 1) if model.is_moe else 1
-    moe_tp = int(_num(row, f"{prefix}moe_tp_size", 0) or 0) if model.is_moe else 0
-    experts_chips = max(moe_tp, 1) * ep
-    if adp_given is None and experts_chips > tp and experts_chips % tp == 0:
-        adp = experts_chips // tp  # experts span more GPUs than attention's TP: attention runs data-parallel
-    if moe_tp and moe_tp * ep != tp * adp:
-        moe_tp = 0
+    par = row_parallelism(row, prefix, model, backend)
     kv = "fp8" if precision not in ("bf16", "fp16") else "bf16"
     return Deployment(
         model=model,
         system=system,
-        tp=tp,
-        pp=pp,
-        attention_dp=adp,
-        moe_ep=ep,
-        moe_tp=moe_tp,
+        tp=par.tp,
+        pp=par.pp,
+        attention_dp=par.attention_dp,
+        moe_ep=par.moe_ep,
+        moe_tp=par.moe_tp,
         weight_precision=precision,
         kv_precision=kv,
         expert_precision=_expert_precision_of(row, model, precision),
@@ -298,6 +291,7 @@ def predict_frame(
     plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
+    res["assumptions"] = pd.Series([row_assumptions(p, df.loc[p.index]) for p in plans], index=res.index)
     if "silicon_data_source" in res.columns:
         res["campaign"] = res["silicon_data_source"].map(campaign_of)
     for col in ("pred_ttft_ms", "pred_ttft_low_ms", "pred_ttft_high_ms", "pred_tpot_ms"):
@@ -305,6 +299,20 @@ def predict_frame(
     for k in ("ttft", "tpot"):
         res[f"{k}_ape"] = (res[f"pred_{k}_ms"] - res[f"silicon_{k}_ms"]).abs() / res[f"silicon_{k}_ms"]
     return res
+
+
+def row_assumptions(plan: RowPlan, row: Any) -> str:
+    """What was assumed to read the row's parallelism (conventions, redundant experts), '; '-joined."""
+    notes: list[str] = []
+    for prefix, dep in (
+        (("prefill_", plan.deployment), ("decode_", plan.decode)) if plan.decode else (("", plan.deployment),)
+    ):
+        if dep is None:
+            continue
+        where = prefix.rstrip("_") + ": " if prefix else ""
+        par_notes = row_parallelism(row, prefix, dep.model, dep.backend).notes
+        notes.extend(where + n for n in (*par_notes, *dep.notes))
+    return "; ".join(notes)
 
 
 def _stats(s: pd.Series) -> dict[str, float | int]:
@@ -327,9 +335,11 @@ def summarize(res: pd.DataFrame, id_column: str = "id") -> dict[str, Any]:
             str(key): {"ttft": _stats(g["ttft_ape"]), "tpot": _stats(g["tpot_ape"])}
             for key, g in predicted.groupby(col)
         }
+    assumed = predicted["assumptions"] if "assumptions" in predicted.columns else pd.Series(dtype=str)
     return {
         "rows": int(len(res)),
         "predicted": int(len(predicted)),
+        "rows_with_assumptions": int((assumed.fillna("") != "").sum()),
         "coverage": float(len(predicted) / len(res)) if len(res) else 0.0,
         "skipped": [{"id": str(i), "reason": str(r)} for i, r in zip(ids, skipped["skip_reason"], strict=False)],
         "ttft": _stats(predicted["ttft_ape"]),
