@@ -67,20 +67,26 @@ def test_expert_parallel_size_that_does_not_divide_the_experts_places_copies() -
     assert not Deployment(model, system, tp=8, moe_ep=8).notes
 
 
-ROWS = """id,silicon_data_source,backend,model_path,system,mode,isl,osl,gemm_quant_mode,moe_quant_mode,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,silicon_ttft_ms,silicon_tpot_ms
-sgl_dp48,silicon_concurrency=768,sglang,deepseek-ai/DeepSeek-R1,h200_sxm,agg,1024,1024,fp8_block,fp8_block,48,1,48,1,48,900,40
-sgl_dp72,silicon_concurrency=2304,sglang,deepseek-ai/DeepSeek-R1,gb200,agg,1024,1024,fp8_block,fp8_block,72,1,72,1,72,900,40
-trt_ep72,silicon_concurrency=1152,trtllm,deepseek-ai/DeepSeek-R1,gb200,agg,1024,1024,fp8,nvfp4,1,1,72,1,72,900,40
-glm_zhipu,silicon_concurrency=192,vllm,zhipuai/GLM-5,h200_sxm,agg,1024,1024,fp8,fp8,1,1,24,1,24,900,40
-r1_nvfp4,silicon_concurrency=64,trtllm,nvidia/DeepSeek-R1-NVFP4,b200_sxm,agg,1024,1024,nvfp4,nvfp4,1,1,8,1,8,900,40
-q32_nvfp4,silicon_concurrency=32,trtllm,nvidia/Qwen3-32B-NVFP4,b200_sxm,agg,1024,1024,nvfp4,,1,1,1,1,1,900,40
-"""
+HEADER = (
+    "id,silicon_data_source,backend,model_path,system,mode,isl,osl,gemm_quant_mode,moe_quant_mode,"
+    "tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,silicon_ttft_ms,silicon_tpot_ms"
+)
+ROWS = [
+    "sgl_dp48,silicon_concurrency=768,sglang,deepseek-ai/DeepSeek-R1,h200_sxm,agg,1024,1024,"
+    "fp8_block,fp8_block,48,1,48,1,48,900,40",
+    "sgl_dp72,silicon_concurrency=2304,sglang,deepseek-ai/DeepSeek-R1,gb200,agg,1024,1024,"
+    "fp8_block,fp8_block,72,1,72,1,72,900,40",
+    "trt_ep72,silicon_concurrency=1152,trtllm,deepseek-ai/DeepSeek-R1,gb200,agg,1024,1024,fp8,nvfp4,1,1,72,1,72,900,40",
+    "glm_zhipu,silicon_concurrency=192,vllm,zhipuai/GLM-5,h200_sxm,agg,1024,1024,fp8,fp8,1,1,24,1,24,900,40",
+    "r1_nvfp4,silicon_concurrency=64,trtllm,nvidia/DeepSeek-R1-NVFP4,b200_sxm,agg,1024,1024,nvfp4,nvfp4,1,1,8,1,8,900,40",
+    "q32_nvfp4,silicon_concurrency=32,trtllm,nvidia/Qwen3-32B-NVFP4,b200_sxm,agg,1024,1024,nvfp4,,1,1,1,1,1,900,40",
+]
 
 
 def test_validator_accepts_unseen_conventions_with_a_note(tmp_path: Path) -> None:
     """Before these conventions all six rows were refused (4 for EP sizes, 2 for model ids)."""
     csv = tmp_path / "rows.csv"
-    csv.write_text(ROWS)
+    csv.write_text("\n".join([HEADER, *ROWS]) + "\n")
     summary, res = validate_serving(csv)
     assert summary["predicted"] == summary["rows"] == 6
     notes = dict(zip(res["id"], res["assumptions"], strict=True))
