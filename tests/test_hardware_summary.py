@@ -61,7 +61,7 @@ def test_8b_on_one_h100_by_hand() -> None:
     assert s.chips_to_hold_weights == s.chips == 1 and s.fits
     kv_per_token = 2 * 2 * 128 * 8 * 32  # K and V, bf16, head_dim, kv heads, layers (scaling book)
     assert s.kv_bytes_per_token == kv_per_token
-    assert s.kv_tokens_that_fit == (80e9 - weight_bytes) // kv_per_token
+    assert s.kv_tokens_that_fit == (80 * 2**30 - weight_bytes) // kv_per_token  # an "80 GB" H100 holds 80 GiB
     assert s.naive_decode_tokens_per_s == pytest.approx(3.35e12 / weight_bytes)  # ~209 tok/s
     assert s.naive_decode_s_per_token * s.naive_decode_tokens_per_s == pytest.approx(1.0)
     assert "naive" in s.notes[0]
@@ -103,5 +103,5 @@ def test_moe_active_bound_and_missing_tier() -> None:
 def test_bound_scales_with_bandwidth_and_chips_with_memory(bw: float, hbm: float) -> None:
     s = naive_summary(LLAMA_8B, get_hardware("b200", {"hbm_bandwidth_tb_s": bw, "hbm_gb": hbm}))
     assert s.naive_decode_tokens_per_s == pytest.approx(s.chips * bw * 1e12 / s.weight_bytes)
-    assert s.chips_to_hold_weights == max(1, math.ceil(s.weight_bytes / (hbm * 1e9)))
+    assert s.chips_to_hold_weights == max(1, math.ceil(s.weight_bytes / (hbm * 2**30)))
     assert s.fits and s.free_bytes >= 0

@@ -14,6 +14,9 @@ from typing import Any, Literal
 from inferonomics.catalog.precision import ComputeTier, Precision, get_precision
 from inferonomics.errors import InvalidInputError
 
+GIB = 2**30
+"""Bytes per GiB."""
+
 Topology = Literal["switch", "torus", "single", "pcie"]
 TOPOLOGIES: tuple[str, ...] = ("switch", "torus", "single", "pcie")
 
@@ -70,7 +73,9 @@ class Chip:
     # --- SI views --------------------------------------------------------------------------------
     @property
     def hbm_bytes(self) -> float:
-        return self.hbm_gb * 1e9
+        """Device memory in bytes, the one place capacities convert: binary where the catalog says the
+        figure is GiB (`hbm_gib`; an "80 GB" H100 holds 80 GiB = 85.9e9 bytes), else decimal GB."""
+        return self.hbm_gib * GIB if self.hbm_gib > 0 else self.hbm_gb * 1e9
 
     @property
     def hbm_bandwidth_bytes_per_s(self) -> float:

@@ -9,6 +9,7 @@ from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import InvalidInputError
+from inferonomics.perf.engines import EngineArgs
 
 Backend = Literal["trtllm", "vllm", "sglang", "jax"]
 BACKENDS: tuple[Backend, ...] = ("trtllm", "vllm", "sglang", "jax")
@@ -65,6 +66,9 @@ class Deployment:
     shard_kv_by_batch: bool = False
     """Split the KV cache over the tensor-parallel chips by sequence instead of by head, as Pope et al.
     2022 (sec. 3.3) do for multiquery attention, whose single KV head would otherwise be replicated."""
+    engine_args: EngineArgs = EngineArgs()
+    """The engine's knobs (memory fraction, max sequences, token budget, block size); None fields take
+    the engine's defaults (`perf/engines.py`)."""
 
     def __post_init__(self) -> None:
         for name in ("tp", "pp", "attention_dp", "moe_ep", "replicas"):

@@ -1,4 +1,19 @@
-"""Memory per chip: weights, KV cache, activations and runtime reserve; does a deployment fit."""
+"""Memory per chip: weights, KV cache, activations and runtime reserve; does a deployment fit.
+
+The KV cache gets what the engine's memory plan leaves (`memory_plan`), computed the way each engine
+computes it at start-up, on the device memory as the device reports it:
+
+- vLLM v1 (`vllm/v1/worker/gpu_worker.py` `determine_available_memory`, `vllm/utils` `memory_profiling`):
+  KV = gpu_memory_utilization x total device memory - weights - the torch peak of a profiling forward
+  pass of `max_num_batched_tokens` tokens and a sampler pass of `max_num_seqs` rows - non-torch memory
+  (CUDA context, cuBLAS workspace, NCCL buffers). From v0.21 the CUDA-graph pool is estimated and
+  subtracted too (and the default fraction is 0.92); before, graphs live in the 1 - fraction left over.
+  `kv_cache_utils.py` then cuts the bytes into `block_size`-token blocks ("GPU KV cache size: N tokens").
+- SGLang (`model_runner.py` `profile_max_num_token`): KV = mem_fraction_static x total - weights -
+  non-torch memory, in `page_size`-token pages; activations and graphs use the rest.
+- TensorRT-LLM (`KvCacheConfig.free_gpu_memory_fraction`): KV = 0.9 x (total - weights - activations -
+  non-torch), the memory free after the model and its runtime buffers, in 32-token blocks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from inferonomics.catalog.hardware import GIB, Chip
 from inferonomics.catalog.model_figures import (
     kv_bytes_per_token_long,
     param_breakdown,
@@ -16,6 +32,150 @@ from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import DoesNotFitError
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.engines import engine_policy
+
+DRIVER_RESERVED_FRACTION = 0.01
+"""Share of a GPU's memory the driver keeps and CUDA never reports as total: 80 GiB H100 -> 79.19 GiB,
+80 GiB A100 -> 79.15 GiB, 96 GiB RTX PRO 6000 Blackwell Server -> 94.97 GiB (101,976,440,832 bytes),
+24 GiB RTX 4090 -> 23.55 GiB (`torch.cuda.mem_get_info` totals in vLLM start-up logs and run metadata):
+0.8-1.9%, about 1%."""
+
+NON_TORCH_BYTES = 0.13 * GIB
+"""Memory a vLLM worker holds outside torch's allocator at tp = 1 (CUDA context extras, cuBLAS
+workspace): 0.13-0.14 GiB in vLLM 0.11 start-up logs on H100 ("non-torch forward increase memory")."""
+
+NCCL_BYTES = 0.41 * GIB
+"""Extra non-torch memory with tensor parallelism (NCCL and custom all-reduce buffers): 0.54-0.55 GiB at
+tp = 2 in the same logs, less the 0.13-0.14 GiB at tp = 1."""
+
+SAMPLER_BYTES_PER_LOGIT = 20.0
+"""Bytes per (row, vocabulary entry) at the sampler's peak: fp32 logits (4), fp32 probabilities (4),
+and the sort of top-k/top-p (fp32 values 4 + int64 indices 8) (vLLM v1 `vllm/v1/sample/sampler.py`)."""
+
+
+def device_memory_bytes(chip: Chip) -> float:
+    """Total memory as the device reports it (CUDA's total): the binary capacity less the driver's share."""
+    return chip.hbm_bytes * (1.0 - DRIVER_RESERVED_FRACTION)
+
+
+def activation_peak_bytes(dep: Deployment, tokens: int, rows: int) -> float:
+    """Torch peak of the engine's profiling run on one chip: a forward pass of `tokens` tokens (the widest
+    point of a layer: the residual stream and hidden states, the fused QKV output and the gated FFN's
+    two intermediate tensors, in the activation format), then the sampler on `rows` rows of logits."""
+    m = dep.model
+    act = 2.0  # bf16/fp16 activations
+    h = float(m.hidden_size)
+    qkv = (m.num_heads + 2 * m.num_kv_heads) * m.head_dim / dep.tp
+    if m.is_moe:
+        ffn = float(m.moe_intermediate_size) * max(m.experts_per_token, 1) / max(dep.moe_tp_size, 1)
+    else:
+        ffn = float(m.intermediate_size) / dep.tp
+    ffn_live = (3.0 if m.ffn_gated else 2.0) * ffn
+    forward = tokens * act * (4.0 * h + max(qkv, ffn_live))
+    sampler = rows * float(m.vocab_size) / dep.tp * SAMPLER_BYTES_PER_LOGIT if dep.pp == 1 else 0.0
+    return forward + sampler
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How an engine splits one chip's memory at start-up, and the KV cache it ends up with."""
+
+    engine: str
+    device_bytes: float
+    fraction: float
+    fraction_name: str
+    weights_bytes: float
+    activation_bytes: float
+    non_torch_bytes: float
+    kv_cache_bytes: float
+    """KV bytes per chip (0 when nothing is left)."""
+    block_size: int
+    kv_bytes_per_token: float
+    """KV bytes one token costs on each chip holding it."""
+    num_blocks: int
+    """KV blocks per attention rank (vLLM's `num_gpu_blocks`)."""
+    reserve_bytes: float = 0.0
+    """What the plan keeps from weights, activations and KV: the share outside the fraction, and
+    non-torch memory."""
+    attention_dp: int = 1
+
+    @property
+    def kv_tokens(self) -> int:
+        """KV tokens of the whole replica (vLLM logs "GPU KV cache size: N tokens" per rank)."""
+        return self.num_blocks * self.block_size * self.attention_dp
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return {
+            "engine": self.engine,
+            "device_gib": self.device_bytes / GIB,
+            self.fraction_name: self.fraction,
+            "weights_gib": self.weights_bytes / GIB,
+            "activation_peak_gib": self.activation_bytes / GIB,
+            "non_torch_gib": self.non_torch_bytes / GIB,
+            "kv_cache_gib": self.kv_cache_bytes / GIB,
+            "block_size": self.block_size,
+            "num_gpu_blocks": self.num_blocks,
+            "kv_cache_tokens": self.kv_tokens,
+        }
+
+    def log_line(self) -> str:
+        """The plan as the engine logs it."""
+        return (
+            f"{self.engine}: {self.fraction_name}={self.fraction:g} of {self.device_bytes / GIB:.2f} GiB; weights "
+            f"{self.weights_bytes / GIB:.2f} GiB, activation peak {self.activation_bytes / GIB:.2f} GiB, non-torch "
+            f"{self.non_torch_bytes / GIB:.2f} GiB; available KV cache memory {self.kv_cache_bytes / GIB:.2f} GiB; "
+            f"num_gpu_blocks={self.num_blocks:,} (block_size {self.block_size}); "
+            f"GPU KV cache size: {self.kv_tokens:,} tokens"
+        )
+
+
+def memory_plan(dep: Deployment, cal: Calibration | None = None) -> MemoryPlan:
+    """The engine's memory plan for one chip of `dep` (see the module docstring).
+
+    Under `Calibration.ideal()` (no reserves) the whole binary capacity goes to weights and KV.
+    """
+    cal = cal or default_calibration()
+    args = dep.engine_args
+    backend = dep.backend
+    policy = engine_policy(backend)
+    weights = weight_bytes_per_chip(dep)
+    per_token = kv_bytes_per_token_per_chip(dep)
+    block = args.block_tokens(backend)
+    ideal = cal.runtime_reserve_fraction == 0.0 and cal.activation_reserve_bytes == 0.0
+    if ideal:
+        device = dep.system.chip.hbm_bytes
+        fraction, activation, non_torch, reserve = 1.0, 0.0, 0.0, 0.0
+        kv = device - weights
+    else:
+        device = device_memory_bytes(dep.system.chip)
+        fraction = args.memory_fraction(backend, dep.tp)
+        non_torch = NON_TORCH_BYTES + (NCCL_BYTES if dep.chips_per_replica > 1 else 0.0)
+        budget = args.token_budget(backend)
+        activation = activation_peak_bytes(dep, budget, min(args.max_seqs(backend), budget))
+        if backend == "sglang":
+            activation = 0.0  # SGLang leaves activations to the 1 - mem_fraction_static share
+        if policy.memory_fraction_of == "free":
+            reserve = (1.0 - fraction) * (device - weights - activation - non_torch) + non_torch
+        else:
+            reserve = (1.0 - fraction) * device + non_torch
+        kv = device - weights - activation - reserve
+    kv = max(kv, 0.0)
+    blocks = int(kv // (block * per_token)) if per_token > 0 else 10**12 // block
+    return MemoryPlan(
+        engine=backend,
+        device_bytes=device,
+        fraction=fraction,
+        fraction_name=policy.memory_fraction_name,
+        weights_bytes=weights,
+        activation_bytes=activation,
+        non_torch_bytes=non_torch,
+        kv_cache_bytes=kv,
+        block_size=block,
+        kv_bytes_per_token=per_token,
+        num_blocks=blocks,
+        reserve_bytes=reserve,
+        attention_dp=dep.attention_dp,
+    )
 
 
 def kv_shards(dep: Deployment) -> int:
@@ -99,35 +259,35 @@ class MemoryUse:
 
 
 def memory_use(dep: Deployment, sequences: float, context_tokens: float, cal: Calibration | None = None) -> MemoryUse:
-    """Memory of one chip when the replica holds `sequences` sequences of `context_tokens` each."""
-    cal = cal or default_calibration()
-    capacity = dep.system.chip.hbm_bytes
+    """Memory of one chip when the replica holds `sequences` sequences of `context_tokens` each.
+
+    The reserve is what the engine's plan keeps from the KV cache (the 1 - fraction share, non-torch
+    memory); the batch fits when its KV fits in the plan's KV cache."""
+    plan = memory_plan(dep, cal)
     seqs_per_rank = np.ceil(sequences / dep.attention_dp)
     kv = seqs_per_rank * kv_bytes_per_sequence_per_chip(dep, context_tokens)
     return MemoryUse(
-        weights_bytes=weight_bytes_per_chip(dep),
+        weights_bytes=plan.weights_bytes,
         kv_cache_bytes=float(kv),
-        activations_bytes=cal.activation_reserve_bytes,
-        reserve_bytes=capacity * cal.runtime_reserve_fraction,
-        capacity_bytes=capacity,
+        activations_bytes=plan.activation_bytes,
+        reserve_bytes=plan.reserve_bytes,
+        capacity_bytes=plan.device_bytes,
     )
 
 
 def kv_free_bytes_per_chip(dep: Deployment, cal: Calibration | None = None) -> float:
-    """HBM left for the KV cache on one chip after weights, activations and the runtime reserve."""
-    m = memory_use(dep, 0, 0, cal)
-    return max(m.capacity_bytes - m.weights_bytes - m.activations_bytes - m.reserve_bytes, 0.0)
+    """Bytes the engine's plan gives the KV cache on one chip (`memory_plan`)."""
+    return memory_plan(dep, cal).kv_cache_bytes
 
 
 def kv_capacity_tokens(dep: Deployment, cal: Calibration | None = None) -> int:
-    """Tokens of KV the whole replica can hold after weights, activations and reserve (0 if none)."""
-    free = kv_free_bytes_per_chip(dep, cal)
-    per_token = kv_bytes_per_token_per_chip(dep)
-    if free <= 0:
+    """Tokens of KV the whole replica holds, in whole blocks as the engine logs them (0 if none)."""
+    plan = memory_plan(dep, cal)
+    if plan.kv_cache_bytes <= 0:
         return 0
-    if per_token <= 0:
+    if plan.kv_bytes_per_token <= 0:
         return int(1e12)
-    return int(free / per_token) * dep.attention_dp
+    return plan.kv_tokens
 
 
 def max_sequences(dep: Deployment, context_tokens: float, cal: Calibration | None = None) -> int:

@@ -12,6 +12,7 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import DoesNotFitError, InvalidInputError
 from inferonomics.perf.calibration import Calibration
 from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.engines import EngineArgs
 from inferonomics.perf.memory import MemoryUse, max_sequences, memory_use
 from inferonomics.perf.steady_state import closed_loop, disaggregated
 from inferonomics.perf.step import StepTimeModel
@@ -258,6 +259,7 @@ def make_deployment(
     speculative_tokens: int = 0,
     acceptance_rate: float = 0.0,
     overrides: dict[str, Any] | None = None,
+    engine_args: EngineArgs | None = None,
 ) -> Deployment:
     """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
     the KV cache to fp8 when weights are 8-bit or narrower, else bf16; `expert_precision` stores an MoE
@@ -287,6 +289,7 @@ def make_deployment(
         replicas=dp,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
+        engine_args=engine_args or EngineArgs(),
     )
 
 

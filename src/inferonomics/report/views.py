@@ -115,11 +115,14 @@ def fewest_chips_deployment(
     kv_precision: str | None = None,
     backend: str = "vllm",
     max_chips: int = 64,
+    sequences: float = 1,
 ) -> Any:
-    """The deployment with the fewest chips that holds one ISL + OSL sequence (widest TP among equals),
-    picked from `economics.candidate_deployments`; used when the page leaves TP on "auto"."""
+    """The deployment with the fewest chips whose KV cache holds `sequences` ISL + OSL sequences (else
+    the fewest that hold one; widest TP among equals), picked from `economics.candidate_deployments`;
+    used when the page leaves TP on "auto"."""
     from inferonomics.economics import candidate_deployments
     from inferonomics.economics.frontier import require_deployments
+    from inferonomics.perf import max_sequences
 
     deps = candidate_deployments(
         model,
@@ -132,7 +135,8 @@ def fewest_chips_deployment(
         backend=backend,
     )
     require_deployments(deps, model, system, isl + osl, max_chips, precision)
-    return min(deps, key=lambda d: (d.chips_per_replica, -d.tp, d.pp))
+    holding = [d for d in deps if max_sequences(d, isl + osl) * d.replicas >= sequences] if sequences > 1 else []
+    return min(holding or deps, key=lambda d: (d.chips_per_replica, -d.tp, d.pp))
 
 
 def prediction_view(dep: Any, isl: int, osl: int, concurrency: float | None, max_throughput: bool) -> dict[str, Any]:

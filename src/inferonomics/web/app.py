@@ -392,7 +392,14 @@ def _deployment(b: S.DeploymentBody) -> Any:
     tp, pp, adp, ep = b.tp, b.pp, b.attention_dp, b.ep
     if tp is None:
         auto = views.fewest_chips_deployment(
-            model, system, isl=b.isl, osl=b.osl, precision=w, kv_precision=kv, backend=b.backend
+            model,
+            system,
+            isl=b.isl,
+            osl=b.osl,
+            precision=w,
+            kv_precision=kv,
+            backend=b.backend,
+            sequences=float(getattr(b, "concurrency", None) or getattr(b, "batch_size", None) or 1),
         )
         tp = auto.tp
         pp = pp if pp > 1 else auto.pp

@@ -1,0 +1,205 @@
+"""Serving engines as they ship: one table of scheduler and memory defaults, and the user's knobs.
+
+Both the simulator (`serving/`) and the closed form (`perf/steady_state.py`) read `ENGINE_POLICIES`;
+the memory plan (`perf/memory.py`) reads the memory fraction. Sources (read 2026-12):
+
+- vLLM v1: `vllm/config/scheduler.py` (`max_num_seqs`, `max_num_batched_tokens`, chunked prefill on,
+  FCFS), `vllm/config/cache.py` (`block_size=16`, `gpu_memory_utilization=0.9`; 0.92 from v0.21 with
+  CUDA-graph memory profiling on), `vllm/v1/core/sched/scheduler.py` (running first, then waiting;
+  preemption of the newest running request by recompute). The server defaults used here (256 sequences,
+  8,192 tokens) are vLLM's `EngineArgs` defaults for an OpenAI server on a large GPU.
+- SGLang: `python/sglang/srt/server_args.py`: `mem_fraction_static` 0.88 / 0.87 / 0.85 / 0.81 / 0.79
+  for tp 1 / >= 2 / >= 4 / >= 8 / >= 16, `chunked_prefill_size=8192`, `page_size=1`, radix cache on,
+  prefill batches run apart from decode.
+- TensorRT-LLM (PyTorch backend): `KvCacheConfig.free_gpu_memory_fraction=0.9` of the memory free after
+  weights and activations, `tokens_per_block=32`, `max_batch_size=2048`, `max_num_tokens=8192`,
+  chunked context off, in-flight batching mixes context and generation.
+- Sarathi-Serve (Agrawal et al., OSDI 2024): vLLM's loop with a 512-token budget.
+- Orca (Yu et al., OSDI 2022): iteration-level batching of whole prompts (no chunking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inferonomics.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    """One engine's shipped defaults: scheduler knobs and memory plan."""
+
+    name: str
+    max_seqs: int
+    """Most requests running at once (vLLM `max_num_seqs`, SGLang `max_running_requests`)."""
+    token_budget: int | None
+    """Tokens per iteration (`max_num_batched_tokens`, `chunked_prefill_size`); None = a whole prompt."""
+    block_size: int
+    """Tokens per KV page (vLLM `block_size`, SGLang `page_size`, TensorRT-LLM `tokens_per_block`)."""
+    chunked_prefill: bool
+    mixed: bool
+    """Decodes share iterations with prefills (False: a prefill batch pauses decoding)."""
+    preemption: str
+    prefix_cache: bool
+    memory_fraction: float
+    """Share of device memory (vLLM, SGLang tp=1) or of the memory free after weights (TensorRT-LLM)."""
+    memory_fraction_name: str
+    memory_fraction_of: str
+    """'device' (vLLM, SGLang) or 'free' (TensorRT-LLM: what is left after weights and activations)."""
+    lpm: bool = False
+    """Waiting requests in longest-prefix-match order (SGLang)."""
+    description: str = ""
+
+
+ENGINE_POLICIES: dict[str, EnginePolicy] = {
+    "vllm": EnginePolicy(
+        "vllm",
+        256,
+        8192,
+        16,
+        True,
+        True,
+        "recompute",
+        True,
+        0.9,
+        "gpu_memory_utilization",
+        "device",
+        description="vLLM v1: one token budget for decode and chunked prefill; running first, then waiting",
+    ),
+    "sarathi": EnginePolicy(
+        "sarathi",
+        256,
+        512,
+        16,
+        True,
+        True,
+        "recompute",
+        False,
+        0.9,
+        "gpu_memory_utilization",
+        "device",
+        description="Sarathi-Serve stall-free batching: vLLM's loop with a 512-token budget",
+    ),
+    "orca": EnginePolicy(
+        "orca",
+        256,
+        None,
+        16,
+        False,
+        True,
+        "recompute",
+        False,
+        0.9,
+        "gpu_memory_utilization",
+        "device",
+        description="Orca iteration-level batching of whole prompts",
+    ),
+    "sglang": EnginePolicy(
+        "sglang",
+        256,
+        8192,
+        1,
+        True,
+        False,
+        "recompute",
+        True,
+        0.88,
+        "mem_fraction_static",
+        "device",
+        lpm=True,
+        description="SGLang: prefill batches pause decode, radix cache, longest-prefix-match order",
+    ),
+    "trtllm": EnginePolicy(
+        "trtllm",
+        2048,
+        8192,
+        32,
+        False,
+        True,
+        "recompute",
+        False,
+        0.9,
+        "free_gpu_memory_fraction",
+        "free",
+        description="TensorRT-LLM in-flight batching (PyTorch backend)",
+    ),
+    "jax": EnginePolicy(
+        "jax",
+        256,
+        8192,
+        16,
+        True,
+        True,
+        "recompute",
+        False,
+        0.9,
+        "memory_fraction",
+        "device",
+        description="a JAX/TPU engine, planned like vLLM",
+    ),
+}
+"""The one table of engine defaults (simulator schedulers and performance-model backends)."""
+
+SCHEDULER_NAMES: tuple[str, ...] = ("vllm", "orca", "sarathi", "sglang", "trtllm")
+
+
+def engine_policy(name: str) -> EnginePolicy:
+    try:
+        return ENGINE_POLICIES[name]
+    except KeyError:
+        raise InvalidInputError(f"unknown engine {name!r}; one of {', '.join(ENGINE_POLICIES)}") from None
+
+
+def sglang_mem_fraction_static(tp: int) -> float:
+    """SGLang's default `mem_fraction_static` by tensor-parallel size (`server_args.py`)."""
+    if tp >= 16:
+        return 0.79
+    if tp >= 8:
+        return 0.81
+    if tp >= 4:
+        return 0.85
+    if tp >= 2:
+        return 0.87
+    return 0.88
+
+
+@dataclass(frozen=True)
+class EngineArgs:
+    """The engine knobs a user sets (None = the engine's default from `ENGINE_POLICIES`)."""
+
+    gpu_memory_utilization: float | None = None
+    """vLLM `--gpu-memory-utilization`, SGLang `--mem-fraction-static`, TensorRT-LLM
+    `free_gpu_memory_fraction`: the one memory fraction of the engine."""
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    block_size: int | None = None
+
+    def __post_init__(self) -> None:
+        u = self.gpu_memory_utilization
+        if u is not None and not 0.0 < u <= 1.0:
+            raise InvalidInputError(f"gpu_memory_utilization must be in (0, 1], got {u}")
+        for name in ("max_num_seqs", "max_num_batched_tokens", "block_size"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InvalidInputError(f"{name} must be a whole number >= 1, got {v!r}")
+
+    @property
+    def is_default(self) -> bool:
+        return self == EngineArgs()
+
+    def memory_fraction(self, backend: str, tp: int = 1) -> float:
+        if self.gpu_memory_utilization is not None:
+            return self.gpu_memory_utilization
+        if backend == "sglang":
+            return sglang_mem_fraction_static(tp)
+        return engine_policy(backend).memory_fraction
+
+    def max_seqs(self, backend: str) -> int:
+        return self.max_num_seqs or engine_policy(backend).max_seqs
+
+    def token_budget(self, backend: str) -> int:
+        """Tokens per iteration (a whole-prompt engine: its activation profile uses 8,192)."""
+        return self.max_num_batched_tokens or engine_policy(backend).token_budget or 8192
+
+    def block_tokens(self, backend: str) -> int:
+        return self.block_size or engine_policy(backend).block_size
