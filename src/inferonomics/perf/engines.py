@@ -48,6 +48,13 @@ class EnginePolicy:
     """'device' (vLLM, SGLang) or 'free' (TensorRT-LLM: what is left after weights and activations)."""
     lpm: bool = False
     """Waiting requests in longest-prefix-match order (SGLang)."""
+    watermark: float = 0.01
+    """Share of KV blocks kept free when admitting (vLLM v0 `watermark=0.01`; vLLM v1 keeps none)."""
+    reserve_full_prompt: bool = False
+    """Admit a request only if its whole prompt's blocks fit beside what running prefills still need
+    (vLLM v1 `scheduler_reserve_full_isl` in `KVCacheManager.allocate_slots`); blocks are taken per chunk."""
+    no_admission_after_preemption: bool = False
+    """No waiting request is admitted in a step that preempted one (vLLM v1 `schedule()`)."""
     description: str = ""
 
 

@@ -1,9 +1,8 @@
 """Knobs of the serving simulator: engine (one replica), cluster (replicas, router, front end), SLO, limits.
 
-Defaults follow the engines they name: vLLM v1 (`max_num_seqs=256`, `max_num_batched_tokens=8192`,
-16-token KV blocks, chunked prefill), Sarathi-Serve (a small token budget, 512, for stall-free
-batching), Orca (iteration-level batching, whole prompts, no chunking) and SGLang (radix prefix
-cache, prefill batches that pause decoding, `chunked_prefill_size=8192`, LPM order).
+Defaults follow the engines they name, from the one table `inferonomics.perf.engines.ENGINE_POLICIES`
+(vLLM v1, Sarathi-Serve, Orca, SGLang, TensorRT-LLM); a knob left at None takes the deployment's
+`engine_args` (`--max-num-seqs`, `--max-num-batched-tokens`, `--block-size`), else the table.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from inferonomics.errors import InvalidInputError
+from inferonomics.perf.engines import SCHEDULER_NAMES, EngineArgs, engine_policy
 
-SchedulerName = Literal["vllm", "orca", "sarathi", "sglang"]
+SchedulerName = Literal["vllm", "orca", "sarathi", "sglang", "trtllm"]
 RouterName = Literal["round_robin", "least_outstanding", "least_kv", "prefix_aware"]
 Preemption = Literal["recompute", "swap"]
 
-SCHEDULER_NAMES: tuple[str, ...] = ("vllm", "orca", "sarathi", "sglang")
 ROUTER_NAMES: tuple[str, ...] = ("round_robin", "least_outstanding", "least_kv", "prefix_aware")
 
 
@@ -53,15 +52,6 @@ def ssd_tier(capacity_bytes: float, bandwidth_bytes_per_s: float = 6e9) -> KVTie
     return KVTier("ssd", capacity_bytes, bandwidth_bytes_per_s, 100e-6)
 
 
-_ENGINE_DEFAULTS: dict[str, tuple[int, int | None, bool, bool]] = {
-    # name: (max_batch_size, max_tokens_per_iter (None = context window), chunked, prefix cache on)
-    "vllm": (256, 8192, True, True),
-    "sarathi": (256, 512, True, False),
-    "orca": (256, None, False, False),
-    "sglang": (256, 8192, True, True),
-}
-
-
 @dataclass(frozen=True)
 class EngineConfig:
     """How one replica schedules and keeps its KV cache.
@@ -73,8 +63,9 @@ class EngineConfig:
     scheduler: SchedulerName = "vllm"
     max_batch_size: int | None = None
     max_tokens_per_iter: int | None = None
-    block_size_tokens: int = 16
-    watermark: float = 0.01
+    block_size_tokens: int | None = None
+    watermark: float | None = None
+    """None = the scheduler's (`ENGINE_POLICIES`: vLLM v1 none, the others vLLM v0's 0.01)."""
     preemption: Preemption = "recompute"
     prefix_cache: bool | None = None
     sglang_policy: Literal["lpm", "fcfs"] = "lpm"
@@ -94,40 +85,52 @@ class EngineConfig:
             raise InvalidInputError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
         if self.max_tokens_per_iter is not None and self.max_tokens_per_iter < 1:
             raise InvalidInputError(f"max_tokens_per_iter must be >= 1, got {self.max_tokens_per_iter}")
-        if self.block_size_tokens < 1:
+        if self.block_size_tokens is not None and self.block_size_tokens < 1:
             raise InvalidInputError(f"block_size_tokens must be >= 1, got {self.block_size_tokens}")
-        if not 0.0 <= self.watermark < 1.0:
+        if self.watermark is not None and not 0.0 <= self.watermark < 1.0:
             raise InvalidInputError(f"watermark must be in [0, 1), got {self.watermark}")
         if self.preemption not in ("recompute", "swap"):
             raise InvalidInputError(f"preemption must be 'recompute' or 'swap', got {self.preemption!r}")
         if self.sglang_policy not in ("lpm", "fcfs"):
             raise InvalidInputError(f"sglang_policy must be 'lpm' or 'fcfs', got {self.sglang_policy!r}")
-        if self.kv_capacity_tokens is not None and self.kv_capacity_tokens < self.block_size_tokens:
+        if self.kv_capacity_tokens is not None and self.kv_capacity_tokens < (self.block_size_tokens or 1):
             raise InvalidInputError(f"kv_capacity_tokens must be >= one block, got {self.kv_capacity_tokens}")
         if self.swap_bandwidth_bytes_per_s <= 0:
             raise InvalidInputError("swap_bandwidth_bytes_per_s must be > 0")
 
-    @property
-    def batch_limit(self) -> int:
-        return self.max_batch_size or _ENGINE_DEFAULTS[self.scheduler][0]
+    def batch_limit(self, args: EngineArgs | None = None) -> int:
+        """Most running requests: this config's, else the deployment's `max_num_seqs`, else the table's."""
+        return self.max_batch_size or (args and args.max_num_seqs) or engine_policy(self.scheduler).max_seqs
 
-    def token_budget(self, max_context_tokens: int, fitted: float | None = None) -> int:
-        """Tokens per iteration: the one given; else, for vllm and sglang, the budget the performance
-        model's calibration fitted for the engine (so simulator and closed form agree); else the
-        scheduler's default (Sarathi's small budget is the point of it; Orca does not chunk)."""
-        if self.max_tokens_per_iter:
-            return self.max_tokens_per_iter
+    def block_size(self, args: EngineArgs | None = None) -> int:
+        return self.block_size_tokens or (args and args.block_size) or engine_policy(self.scheduler).block_size
+
+    def token_budget(self, max_context_tokens: int, fitted: float | None = None, args: EngineArgs | None = None) -> int:
+        """Tokens per iteration: the one given (here or as the deployment's `max_num_batched_tokens`);
+        else, for vllm and sglang, the budget the performance model's calibration fitted for the engine
+        (so simulator and closed form agree); else the scheduler's default (Sarathi's small budget is the
+        point of it; Orca and TensorRT-LLM without chunked context take whole prompts)."""
+        given = self.max_tokens_per_iter or (args and args.max_num_batched_tokens)
+        if given:
+            return given
         if fitted and self.scheduler in ("vllm", "sglang"):
             return int(fitted)
-        return _ENGINE_DEFAULTS[self.scheduler][1] or max(max_context_tokens, 8192)
+        policy = engine_policy(self.scheduler)
+        if not policy.chunked_prefill:
+            return max(max_context_tokens, policy.token_budget or 0, 8192)
+        return policy.token_budget or max(max_context_tokens, 8192)
+
+    @property
+    def watermark_fraction(self) -> float:
+        return engine_policy(self.scheduler).watermark if self.watermark is None else self.watermark
 
     @property
     def chunked_prefill(self) -> bool:
-        return _ENGINE_DEFAULTS[self.scheduler][2]
+        return engine_policy(self.scheduler).chunked_prefill
 
     @property
     def prefix_cache_enabled(self) -> bool:
-        return _ENGINE_DEFAULTS[self.scheduler][3] if self.prefix_cache is None else self.prefix_cache
+        return engine_policy(self.scheduler).prefix_cache if self.prefix_cache is None else self.prefix_cache
 
 
 @dataclass(frozen=True)

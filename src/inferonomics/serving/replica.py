@@ -33,12 +33,12 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from inferonomics.errors import DoesNotFitError
+from inferonomics.perf.engines import ENGINE_POLICIES, SCHEDULER_NAMES, EngineArgs, EnginePolicy
 from inferonomics.serving.config import EngineConfig
 from inferonomics.serving.kv_cache import BlockPool
 from inferonomics.serving.request import COMPLETED, PENDING, RUNNING, Request
@@ -48,26 +48,8 @@ if TYPE_CHECKING:
     from inferonomics.serving.simulator import _Run
 
 
-@dataclass(frozen=True)
-class SchedulerPolicy:
-    """What distinguishes the schedulers (a registry entry)."""
-
-    name: str
-    chunked: bool
-    mixed: bool
-    """Decodes share iterations with prefills (False: a prefill batch pauses decoding)."""
-    lpm: bool = False
-    description: str = ""
-
-
-SCHEDULERS: dict[str, SchedulerPolicy] = {
-    "vllm": SchedulerPolicy("vllm", True, True, description="vLLM v1 token budget, chunked prefill"),
-    "sarathi": SchedulerPolicy("sarathi", True, True, description="Sarathi-Serve stall-free batching"),
-    "orca": SchedulerPolicy("orca", False, True, description="Orca iteration-level batching, whole prompts"),
-    "sglang": SchedulerPolicy(
-        "sglang", True, False, lpm=True, description="SGLang: prefill batches pause decode, radix cache, LPM order"
-    ),
-}
+SCHEDULERS: dict[str, EnginePolicy] = {name: ENGINE_POLICIES[name] for name in SCHEDULER_NAMES}
+"""The simulator's schedulers: rows of the one engine table (`inferonomics.perf.engines`)."""
 
 RUN_MAX_STEPS = 4096
 """Longest run of decode-only iterations advanced as one event."""
@@ -94,8 +76,10 @@ class Replica:
         self.stm = stm
         self.times = times
         dep = stm.deployment
+        args = getattr(dep, "engine_args", None)
+        args = args if isinstance(args, EngineArgs) else None
         self.kv_bytes_per_token = float(stm.kv_bytes_per_token)
-        bs = engine.block_size_tokens
+        bs = engine.block_size(args)
         self.bs = bs
         cap_tokens = int(engine.kv_capacity_tokens or stm.kv_capacity_tokens)
         if cap_tokens < bs:
@@ -117,15 +101,17 @@ class Replica:
         )
         self.P = prefix_block_tokens
         self.ppb = self.pool.ppb
-        self.watermark_pages = int(engine.watermark * self.pool.total_pages)
+        self.watermark_pages = int(engine.watermark_fraction * self.pool.total_pages)
         policy = SCHEDULERS[engine.scheduler]
         self.policy = policy
-        self.chunked = policy.chunked
+        self.chunked = policy.chunked_prefill
         self.mixed = policy.mixed
         self.lpm = policy.lpm and engine.sglang_policy == "lpm" and self.pool.enabled
+        self.reserve_full_prompt = policy.reserve_full_prompt and not self.spec
+        self.hold_after_preemption = policy.no_admission_after_preemption
         fitted = getattr(getattr(stm, "engine", None), "prefill_token_budget", None)
-        self.budget = engine.token_budget(max_context_tokens, fitted if isinstance(fitted, int | float) else None)
-        self.max_batch = engine.batch_limit
+        self.budget = engine.token_budget(max_context_tokens, fitted if isinstance(fitted, int | float) else None, args)
+        self.max_batch = engine.batch_limit(args)
         k = int(getattr(dep, "speculative_tokens", 0) or 0)
         self.spec_k = k
         self.spec = k > 0
@@ -229,6 +215,8 @@ class Replica:
         self._resumed = []
         self._decoded = False
         self._now = now
+        self._preempted_now = False
+        self._swapped_in = False
         extra_s = 0.0
         if self.mixed:
             extra_s += self._phase_decode()
@@ -241,7 +229,7 @@ class Replica:
             extra_s += e
             if not self._chunks:
                 extra_s += self._phase_decode()
-        if not self._chunks and not self._decoded and not self._resumed:
+        if not self._chunks and not self._decoded and not self._resumed and not self._swapped_in:
             return None
         self._start_s = now
         self.busy = True
@@ -405,14 +393,36 @@ class Replica:
                 extra += nbytes / self.swap_bw
             req.status = RUNNING
             self.running[req.rid] = req
+            self._swapped_in = True
             if req.computed >= req.target:
                 self._resumed.append(req)
-            else:
-                self.prefilling[req.rid] = req
+                continue
+            # back from swap mid-prompt: its next chunk runs in this iteration, as a waiting request's would
+            self.prefilling[req.rid] = req
+            if budget <= 0:
+                continue
+            n = req.target - req.computed
+            if n > budget:
+                if not self.chunked:
+                    continue
+                n = budget
+            more = self._pages_needed(req, n)
+            if not pool.alloc(more):
+                continue
+            req.pages += more
+            self.private_pages += more
+            chunks.append((req, n))
+            pf_tokens += n
+            pf_att += n * req.computed + n * (n + 1) / 2
+            budget -= n
         # 3. new requests, in queue order (SGLang: longest prefix match first); on a disaggregated
         # decode replica only its own preempted requests, recomputed there
-        if not self.waiting:
+        if not self.waiting or (self.hold_after_preemption and self._preempted_now):
             return pf_tokens, pf_att, extra
+        reserved = 0
+        if self.reserve_full_prompt:  # blocks the running prefills still need for their prompts
+            for r in self.prefilling.values():
+                reserved += max(-(-(r.target - r.n_shared * self.P) // self.bs) - r.pages, 0)
         if self.lpm and 1 < len(self.waiting) <= LPM_MAX_WAITING:
             P = self.P
             self.waiting = deque(sorted(self.waiting, key=lambda r: -pool.match(r.keys, (r.target - 1) // P)[0]))
@@ -431,6 +441,8 @@ class Replica:
                     break
             need = -(-(req.target + (req.output - req.gen) + self.spec_k - hit) // bs) if self.spec else -(-n // bs)
             need_total = need + lower * self.ppb
+            if self.reserve_full_prompt:  # the whole prompt must fit now, though blocks come per chunk
+                need_total = -(-(req.target - hit) // bs) + lower * self.ppb + reserved
             if self.running or self.transferring:
                 if pool.available_pages - evictable * self.ppb - need_total < self.watermark_pages:
                     break
@@ -474,6 +486,8 @@ class Replica:
             pf_tokens += n
             pf_att += n * hit + n * (n + 1) / 2
             budget -= n
+            if self.reserve_full_prompt:
+                reserved += max(-(-(req.target - hit) // bs) - need, 0)
         return pf_tokens, pf_att, extra
 
     # ------------------------------------------------------------------------------------------------
@@ -673,6 +687,7 @@ class Replica:
         del self.running[req.rid]
         req.preemptions += 1
         self.preemptions += 1
+        self._preempted_now = True
         extra = 0.0
         nbytes = kv * self.kv_bytes_per_token
         if self.preemption == "swap" and self.swap_used + nbytes <= self.swap_cap:
