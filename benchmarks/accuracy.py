@@ -128,5 +128,36 @@ def main() -> int:
     return 0
 
 
+# --- a real vLLM run, request by request, replayed through the simulator (inferonomics validate vllm-run) ---
+ENGINE_RUN = SHARED / "data" / "engine_runs" / "vllm-0.19_rtxpro6000_llama-3.1-8b"
+
+
+def print_vllm_engine_run() -> None:
+    """KV cache (memory plan vs what the run held) and TTFT/TPOT p50/p90/p99 of the replay."""
+    from inferonomics.validate.vllm_run import compare_run, read_vllm_run
+
+    if not ENGINE_RUN.is_dir():
+        print(f"\nvLLM engine run: skipped ({ENGINE_RUN} not found)")
+        return
+    d = compare_run(read_vllm_run(ENGINE_RUN), "rtx_pro_6000").to_dict()
+    logged = f"{d['kv_tokens_logged']:,}" if d["kv_tokens_logged"] else "not recorded"
+    print(
+        f"\nvLLM 0.19 run, Llama-3.1-8B, RTX PRO 6000, 300 requests: KV {d['kv_tokens_predicted']:,} tokens predicted"
+    )
+    print(f"  (logged: {logged}; the run held up to {d['kv_tokens_peak_in_use_measured']:,} at once)")
+    for m in ("ttft", "tpot"):
+        errs = " / ".join(f"{d[f'{m}_p{q}_error_pct']:+.1f}%" for q in (50, 90, 99))
+        print(f"  {m.upper()} p50 / p90 / p99 error: {errs}")
+
+
+_main_before_engine_run = main
+
+
+def main() -> int:  # noqa: F811
+    code = _main_before_engine_run()
+    print_vllm_engine_run()
+    return code
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,6 +17,7 @@ from inferonomics.cli.common import app, run_app
 for _optional in (
     "perf_cmds",
     "validate_cmds",
+    "validate_run_cmds",
     "serving_cmds",
     "economics_cmds",
     "search_cmds",

@@ -49,6 +49,10 @@ class MeasuredRun:
     tpot_s: np.ndarray
     """TPOT of requests with more than one output token."""
     kv_tokens_logged: int | None = None
+    kv_tokens_peak_in_use: int | None = None
+    """Most KV tokens the run's running requests held at once (prompt + tokens generated so far, from
+    the scheduled/first/last-token times, output assumed even between first and last token): a lower
+    bound of the engine's KV cache when the run was not preempting."""
     device_total_bytes: float | None = None
     engine_version: str = ""
     max_concurrency: int | None = None
@@ -100,6 +104,7 @@ def read_vllm_run(folder: str | Path) -> MeasuredRun:
     kv = meta.get("kv_cache") or {}
     hw = meta.get("hardware") or {}
     rows: list[tuple[float, int, int, float, float]] = []
+    spans: list[tuple[float, float, float, int, int]] = []
     with req_path.open(encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
@@ -118,6 +123,9 @@ def read_vllm_run(folder: str | Path) -> MeasuredRun:
             if inp < 1 or out < 1 or first < q or last < first:
                 raise ConfigError(f"{where}: needs input/output tokens >= 1 and queued <= first <= last token times")
             rows.append((q, inp, out, first - q, (last - first) / (out - 1) if out > 1 else math.nan))
+            sched = r.get("scheduled_ts")
+            if isinstance(sched, int | float) and not isinstance(sched, bool) and q <= sched <= first:
+                spans.append((float(sched), first, last, inp, out))
     if not rows:
         raise ConfigError(f"{req_path}: no requests")
     a = np.array(rows, dtype=np.float64)
@@ -131,6 +139,7 @@ def read_vllm_run(folder: str | Path) -> MeasuredRun:
         notes.append("meta.json records no KV-cache size: predicted KV tokens not checked against the log")
     total = hw.get("device_total_memory_bytes")
     tpot = a[:, 4]
+    peak = _peak_kv_in_use(spans) if len(spans) == len(rows) else None
     return MeasuredRun(
         source=str(folder),
         model=meta.get("model") or kwargs.get("model"),
@@ -142,10 +151,24 @@ def read_vllm_run(folder: str | Path) -> MeasuredRun:
         ttft_s=a[:, 3],
         tpot_s=tpot[np.isfinite(tpot)],
         kv_tokens_logged=int(logged) if logged else None,
+        kv_tokens_peak_in_use=peak,
         device_total_bytes=float(total) if isinstance(total, int | float) else None,
         engine_version=str(meta.get("vllm_version", "")),
         notes=tuple(notes),
     )
+
+
+def _peak_kv_in_use(spans: list[tuple[float, float, float, int, int]]) -> int:
+    """Largest sum over running requests of prompt + generated tokens, on the grid of their start and
+    end times (a request holds its prompt from `scheduled_ts`, gains tokens evenly to `last_token_ts`)."""
+    s = np.asarray(spans, dtype=np.float64)
+    times = np.unique(np.concatenate([s[:, 0], s[:, 1], s[:, 2] - 1e-9]))
+    t = times[:, None]
+    sched, first, last, inp, out = (s[:, i][None, :] for i in range(5))
+    running = (t >= sched) & (t < last)
+    grown = np.clip((t - first) / np.maximum(last - first, 1e-12), 0.0, 1.0) * out
+    held = np.where(running, inp + np.where(t >= first, grown, 0.0), 0.0)
+    return int(held.sum(axis=1).max())
 
 
 def read_vllm_bench(path: str | Path, seed: int = 0) -> MeasuredRun:
@@ -235,6 +258,7 @@ class RunComparison:
             "completed_in_simulation": self.completed,
             "kv_tokens_predicted": self.kv_tokens_predicted,
             "kv_tokens_logged": self.run.kv_tokens_logged,
+            "kv_tokens_peak_in_use_measured": self.run.kv_tokens_peak_in_use,
             "kv_error_pct": self.kv_error_pct,
             "memory_plan": self.memory_plan,
             "notes": [*self.run.notes, *self.notes],
