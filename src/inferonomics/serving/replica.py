@@ -107,8 +107,6 @@ class Replica:
         self.chunked = policy.chunked_prefill
         self.mixed = policy.mixed
         self.lpm = policy.lpm and engine.sglang_policy == "lpm" and self.pool.enabled
-        self.reserve_full_prompt = policy.reserve_full_prompt and not self.spec
-        self.hold_after_preemption = policy.no_admission_after_preemption
         fitted = getattr(getattr(stm, "engine", None), "prefill_token_budget", None)
         self.budget = engine.token_budget(max_context_tokens, fitted if isinstance(fitted, int | float) else None, args)
         self.max_batch = engine.batch_limit(args)
@@ -117,6 +115,8 @@ class Replica:
         self.spec = k > 0
         self.spec_a = float(getattr(dep, "acceptance_rate", 0.0) or 0.0)
         self.tokens_per_decode = 1 + k
+        self.reserve_full_prompt = policy.reserve_full_prompt and not self.spec
+        self.hold_after_preemption = policy.no_admission_after_preemption
         self.preemption = engine.preemption
         if engine.swap_space_bytes is not None:
             self.swap_cap = float(engine.swap_space_bytes)
