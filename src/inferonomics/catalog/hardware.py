@@ -332,6 +332,8 @@ def with_overrides(system: System, overrides: dict[str, Any]) -> System:
                     raise InvalidInputError(f"hardware figure {key!r} must be > 0, got {value!r}")
             elif not isinstance(value, str):
                 changes[key] = f"{value:g}" if isinstance(value, float) else str(value)
+    if "hbm_gb" in chip_changes and "hbm_gib" not in chip_changes and system.chip.hbm_gib > 0:
+        chip_changes["hbm_gib"] = chip_changes["hbm_gb"]  # the same label, in the unit the chip's figure is meant in
     chip = replace(system.chip, **chip_changes) if chip_changes else system.chip
     name_suffix = "+" + ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in overrides.items())
     out = replace(system, chip=chip, name=system.name + name_suffix, **system_changes)
