@@ -130,8 +130,13 @@ def test_memory_fit_and_error_message() -> None:
     most = max_sequences(ok, 2048)
     assert memory_use(ok, most, 2048).fits
     assert not memory_use(ok, most + ok.attention_dp * 2, 2048).fits
-    with pytest.raises(DoesNotFitError, match="at most"):
-        predict_deployment(ok, 1024, 1024, most * 4)
+    # past the KV capacity clients queue, as engines do: no error, memory holds `most`, TTFT grows
+    full = predict_deployment(ok, 1024, 1024, most)
+    over = predict_deployment(ok, 1024, 1024, most * 4)
+    assert over.fits and over.queued_clients == pytest.approx(most * 3)
+    assert over.memory.kv_cache_bytes == pytest.approx(full.memory.kv_cache_bytes)
+    assert over.ttft_s > 2 * full.ttft_s
+    assert over.tpot_s == pytest.approx(full.tpot_s, rel=0.02)
 
 
 def test_fp8_kv_holds_twice_the_sequences_of_bf16() -> None:

@@ -8,6 +8,7 @@ Presentation only: each command calls `inferonomics.economics` and prints Rich t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,16 +16,23 @@ import pandas as pd
 import typer
 
 from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.cli.spec_opts import (
+    AdpAutoOpt,
+    EpAutoOpt,
+    MaxTtftOpt,
+    MinSpeedOpt,
+    ObjectiveOpt,
+    PpAutoOpt,
+    TpAutoOpt,
+    print_note,
+    resolve,
+)
 from inferonomics.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart to FILE.png or FILE.html (offline).")]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")]
 HardwareOpt = Annotated[str, typer.Option("--hardware", "-H", help="System or chip name (h100_sxm, b200 ...).")]
-TpOpt = Annotated[int, typer.Option("--tp", min=1, help="Tensor-parallel chips per replica.")]
-PpOpt = Annotated[int, typer.Option("--pp", min=1, help="Pipeline stages.")]
-EpOpt = Annotated[int, typer.Option("--ep", min=1, help="Expert-parallel degree (MoE).")]
-AdpOpt = Annotated[int, typer.Option("--attention-dp", min=1, help="Attention data-parallel groups (MoE).")]
 PrecisionOpt = Annotated[str | None, typer.Option("--precision", help="Weight format (default: native).")]
 KvOpt = Annotated[str | None, typer.Option("--kv-precision", help="KV-cache format (default: by weights).")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Engine: vllm, trtllm or sglang.")]
@@ -68,9 +76,8 @@ def _acq(own: bool, usd: float | None, own_set: list[str] | None) -> tuple[Any, 
 
 
 def _deployment(model: str, hardware: str, set_: list[str] | None, **kw: Any) -> Any:
-    from inferonomics.perf import make_deployment
-
-    return make_deployment(model, _system(hardware, set_), **kw)
+    """The resolved deployment (`economics.spec`: `tp="auto"` takes the cheapest that fits)."""
+    return resolve(model, _system(hardware, set_), **kw)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -95,18 +102,22 @@ def _plot_done(path: Path) -> None:
 def cost_cmd(
     model: ModelOpt,
     hardware: HardwareOpt,
-    tp: TpOpt = 1,
-    pp: PpOpt = 1,
-    ep: EpOpt = 1,
-    attention_dp: AdpOpt = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
+    ep: EpAutoOpt = None,
+    attention_dp: AdpAutoOpt = None,
     precision: PrecisionOpt = None,
     kv_precision: KvOpt = None,
     backend: BackendOpt = "vllm",
     isl: IslOpt = 1024,
     osl: OslOpt = 1024,
     concurrency: Annotated[
-        float | None, typer.Option("--concurrency", help="Clients per replica (default: max throughput).")
+        float | None,
+        typer.Option("--concurrency", help="Clients per replica (default: the cheapest point meeting the targets)."),
     ] = None,
+    objective: ObjectiveOpt = "cost",
+    max_ttft_s: MaxTtftOpt = None,
+    min_speed: MinSpeedOpt = None,
     own: OwnOpt = False,
     usd_per_chip_hour: UsdOpt = None,
     own_set: OwnSetOpt = None,
@@ -134,9 +145,16 @@ def cost_cmd(
         precision=precision,
         kv_precision=kv_precision,
         backend=backend,
+        isl=isl,
+        osl=osl,
+        concurrency=concurrency,
+        objective=objective,
+        max_ttft_s=max_ttft_s,
+        min_tokens_per_s_per_user=min_speed,
     )
+    resolved, dep = dep, dep.deployment
     price = chip_hour_cost(dep.system, acq, usd_per_chip_hour=usd, ownership=ownership)
-    tc = token_cost(dep, isl, osl, concurrency, chip_hour=price, utilisation=utilisation)
+    tc = token_cost(dep, isl, osl, concurrency or resolved.concurrency, chip_hour=price, utilisation=utilisation)
     cc = None
     if contexts:
         try:
@@ -149,8 +167,9 @@ def cost_cmd(
     if plot and cc is not None:
         _plot_done(plot_context(cc, plot))
     if json_:
-        print_json({**tc.to_dict(), "context": cc.to_dict() if cc else None})
+        print_json({**tc.to_dict(), "resolution_note": resolved.note, "context": cc.to_dict() if cc else None})
         return
+    print_note(resolved)
     rows = [[k, v] for k, v in price.terms_usd_per_chip_hour.items()]
     rows.append(["total per chip-hour", price.usd_per_chip_hour])
     rows.append([f"deployment per hour ({tc.chips} chips)", tc.usd_per_hour])
@@ -296,10 +315,10 @@ def frontier_cmd(
 def price_sheet_cmd(
     model: ModelOpt,
     hardware: HardwareOpt,
-    tp: TpOpt = 1,
-    pp: PpOpt = 1,
-    ep: EpOpt = 1,
-    attention_dp: AdpOpt = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
+    ep: EpAutoOpt = None,
+    attention_dp: AdpAutoOpt = None,
     precision: PrecisionOpt = None,
     kv_precision: KvOpt = None,
     backend: BackendOpt = "vllm",
@@ -336,9 +355,12 @@ def price_sheet_cmd(
         precision=precision,
         kv_precision=kv_precision,
         backend=backend,
+        isl=isl,
+        osl=osl,
+        min_tokens_per_s_per_user=min_speed,
     )
     s = derive_price_sheet(
-        dep,
+        dep.deployment,
         isl=isl,
         osl=osl,
         utilisation=utilisation,
@@ -354,8 +376,9 @@ def price_sheet_cmd(
         ownership=ownership,
     )
     if json_:
-        print_json(s.to_dict())
+        print_json({**s.to_dict(), "resolution_note": dep.note})
         return
+    print_note(dep)
     c = s.cost_usd_per_mtok
     rows = [
         ["input", s.input_usd_per_mtok, c["input"]],
@@ -567,10 +590,10 @@ def compare_prices_cmd(
     sheet: Annotated[str, typer.Argument(help="Provider sheet, e.g. deepseek/deepseek-v3.")],
     model: ModelOpt,
     hardware: HardwareOpt,
-    tp: TpOpt = 1,
-    pp: PpOpt = 1,
-    ep: EpOpt = 1,
-    attention_dp: AdpOpt = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
+    ep: EpAutoOpt = None,
+    attention_dp: AdpAutoOpt = None,
     precision: PrecisionOpt = None,
     utilisation: Annotated[float, typer.Option("--utilisation")] = 0.6,
     margin: Annotated[float, typer.Option("--margin")] = 0.3,
@@ -581,9 +604,20 @@ def compare_prices_cmd(
     from inferonomics.catalog.prices import get_price_sheet
     from inferonomics.economics import compare_sheets, derive_price_sheet
 
-    dep = _deployment(model, hardware, None, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp, precision=precision)
-    d = derive_price_sheet(dep, utilisation=utilisation, margin=margin, usd_per_chip_hour=usd_per_chip_hour)
+    r = _deployment(
+        model,
+        hardware,
+        None,
+        tp=tp,
+        pp=pp,
+        ep=ep,
+        attention_dp=attention_dp,
+        precision=precision,
+        min_tokens_per_s_per_user=20.0,  # derive_price_sheet's standard tier
+    )
+    d = derive_price_sheet(r.deployment, utilisation=utilisation, margin=margin, usd_per_chip_hour=usd_per_chip_hour)
     c = compare_sheets(d, get_price_sheet(sheet))
+    c = replace(c, notes=(*c.notes, r.note))
     _comparison(
         c,
         json_,
@@ -704,8 +738,8 @@ def capacity_coding_cmd(
     sheet: Annotated[list[str], typer.Option("--sheet", help="API price sheet(s), PROVIDER/MODEL.")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Also self-host this model.")] = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="Self-hosting hardware.")] = None,
-    tp: TpOpt = 8,
-    pp: PpOpt = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
     turns: Annotated[int, typer.Option("--turns", min=1)] = 40,
     initial_context: Annotated[int, typer.Option("--initial-context", min=0)] = 20_000,
     new_input: Annotated[int, typer.Option("--new-input", min=0, help="New input tokens per turn.")] = 2_000,
@@ -724,7 +758,7 @@ def capacity_coding_cmd(
         if not (model and hardware):
             raise InvalidInputError("self-hosting needs both --model and --hardware")
         d = derive_price_sheet(
-            _deployment(model, hardware, None, tp=tp, pp=pp),
+            _deployment(model, hardware, None, tp=tp, pp=pp).deployment,
             utilisation=utilisation,
             margin=margin,
             cache_ttl_s=3600.0,
@@ -770,7 +804,7 @@ def modes_cmd(
     ttft: Annotated[float, typer.Option("--ttft", help="TTFT (s) with --sheet.")] = 0.5,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Or self-host this model...")] = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="...on this hardware.")] = None,
-    tp: TpOpt = 8,
+    tp: TpAutoOpt = "auto",
     budget: Annotated[float | None, typer.Option("--budget", help="Best policy within this USD per request.")] = None,
     plot: PlotOpt = None,
     json_: JsonOpt = False,
@@ -798,7 +832,7 @@ def modes_cmd(
     if sheet:
         rates = ServingRates.from_sheet(get_price_sheet(sheet), speed, ttft)
     elif model and hardware:
-        rates = ServingRates.from_derived(derive_price_sheet(_deployment(model, hardware, None, tp=tp)))
+        rates = ServingRates.from_derived(derive_price_sheet(_deployment(model, hardware, None, tp=tp).deployment))
     else:
         raise InvalidInputError("give --sheet PROVIDER/MODEL or --model and --hardware")
     pf = policy_frontier(classes, rates)

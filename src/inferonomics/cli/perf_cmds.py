@@ -8,6 +8,18 @@ import typer
 from rich.panel import Panel
 
 from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.cli.spec_opts import (
+    AdpAutoOpt,
+    EpAutoOpt,
+    MaxTtftOpt,
+    MinSpeedOpt,
+    ObjectiveOpt,
+    PpAutoOpt,
+    TpAutoOpt,
+    print_note,
+    resolve,
+)
+from inferonomics.economics.spec import parse_tp
 from inferonomics.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -35,13 +47,14 @@ def predict_cmd(
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name (e.g. h100_sxm).")],
     isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")],
     osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")],
-    tp: Annotated[int, typer.Option("--tp", help="Tensor parallelism.")] = 1,
-    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallelism.")] = 1,
-    ep: Annotated[int, typer.Option("--ep", help="Expert parallelism (MoE).")] = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
+    ep: EpAutoOpt = None,
     dp: Annotated[int, typer.Option("--dp", help="Data parallelism: replicas of the instance.")] = 1,
-    attention_dp: Annotated[
-        int, typer.Option("--attention-dp", help="Attention data parallelism inside an instance.")
-    ] = 1,
+    attention_dp: AdpAutoOpt = None,
+    objective: ObjectiveOpt = "cost",
+    max_ttft_s: MaxTtftOpt = None,
+    min_speed: MinSpeedOpt = None,
     precision: Annotated[
         str | None, typer.Option("--precision", help="Weight format (default: the checkpoint's).")
     ] = None,
@@ -72,15 +85,18 @@ def predict_cmd(
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Predict TTFT, TPOT, throughput and memory of a deployment serving a closed loop of clients."""
-    from inferonomics.perf import DisaggSpec, make_deployment, predict_deployment, predict_disaggregated
+    """Predict TTFT, TPOT, throughput and memory of a deployment serving a closed loop of clients.
+
+    With --tp auto (the default) the deployment is the cheapest that fits and meets the targets
+    (`economics.spec`); clients beyond the KV-cache capacity queue and their wait is in TTFT."""
+    from inferonomics.economics.spec import Pool
+    from inferonomics.perf import predict_deployment, predict_disaggregated
 
     if (concurrency is None) == (not max_throughput):
         raise InvalidInputError("give exactly one of --concurrency C or --max-throughput")
     if mode not in ("agg", "disagg"):
         raise InvalidInputError(f"--mode must be agg or disagg, got {mode!r}")
-    common = dict(
-        pp=pp,
+    common: dict[str, Any] = dict(
         precision=precision,
         kv_precision=kv_precision,
         expert_precision=expert_precision,
@@ -88,6 +104,12 @@ def predict_cmd(
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
         overrides=_overrides(set_),
+        objective=objective,
+        max_ttft_s=max_ttft_s,
+        min_tokens_per_s_per_user=min_speed,
+        isl=isl,
+        osl=osl,
+        concurrency=concurrency,
     )
     if mode == "disagg":
         if concurrency is None:
@@ -95,40 +117,38 @@ def predict_cmd(
         if dp != 1:
             raise InvalidInputError("--dp does not apply to --mode disagg: give --prefill-instances/--decode-instances")
 
-        def pool(p_tp: int | None, p_ep: int | None, p_adp: int | None) -> Any:
-            return make_deployment(
-                model,
-                hardware,
-                tp=p_tp or tp,
-                ep=p_ep or ep,
-                attention_dp=p_adp or attention_dp,
-                **common,  # type: ignore[arg-type]
-            )
+        def pool(n: int, p_tp: int | None, p_ep: int | None, p_adp: int | None) -> Pool:
+            return Pool(n, p_tp or parse_tp(tp), pp, p_ep or ep, p_adp or attention_dp)
 
-        spec = DisaggSpec(
-            prefill=pool(prefill_tp, prefill_ep, prefill_attention_dp),
-            decode=pool(decode_tp, decode_ep, decode_attention_dp),
-            prefill_instances=prefill_instances,
-            decode_instances=decode_instances,
+        r = resolve(
+            model,
+            hardware,
+            tp=tp,
+            mode="disagg",
+            prefill=pool(prefill_instances, prefill_tp, prefill_ep, prefill_attention_dp),
+            decode=pool(decode_instances, decode_tp, decode_ep, decode_attention_dp),
+            **common,
         )
-        pred = predict_disaggregated(spec, isl, osl, concurrency)
+        pred = predict_disaggregated(r.disagg, isl, osl, concurrency)
     else:
         pool_opts = (prefill_tp, prefill_ep, prefill_attention_dp, decode_tp, decode_ep, decode_attention_dp)
         if any(v is not None for v in pool_opts):
             raise InvalidInputError("--prefill-*/--decode-* options apply only to --mode disagg")
-        dep = make_deployment(model, hardware, tp=tp, dp=dp, ep=ep, attention_dp=attention_dp, **common)  # type: ignore[arg-type]
-        pred = predict_deployment(dep, isl, osl, concurrency, max_throughput=max_throughput)
-    d = pred.to_dict()
+        r = resolve(model, hardware, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp, dp=dp, **common)
+        pred = predict_deployment(r.deployment, isl, osl, concurrency, max_throughput=max_throughput)
+    d = {**pred.to_dict(), "resolution_note": r.note}
     if json_:
         print_json(d)
         return
     console.print(Panel.fit(pred.deployment.describe(), title="deployment"))
+    print_note(r)
     console.print(
         table(
             "prediction",
             ["metric", "value"],
             [
                 ["concurrency", d["concurrency"]],
+                ["clients queued (KV cache full)", d["queued_clients"]],
                 ["TTFT (ms)", d["ttft_ms"]],
                 ["TTFT range (ms): clients spread .. synchronised", "{:.4g} .. {:.4g}".format(*d["ttft_range_ms"])],
                 ["TPOT (ms)", d["tpot_ms"]],

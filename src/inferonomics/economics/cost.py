@@ -276,9 +276,11 @@ def token_cost(
     else:
         if not np.isfinite(concurrency) or concurrency < 1:
             raise InvalidInputError(f"concurrency must be >= 1, got {concurrency!r}")
-        check_fits(dep, concurrency, isl + osl, calibration)
+        most = max_concurrency(dep, isl, osl, calibration)  # raises when not even one sequence fits
         row = operating_points(dep, isl, osl, [concurrency], calibration=calibration).iloc[0]
         notes = ()
+        if concurrency > most:
+            notes = (f"{concurrency - most:g} of {concurrency:g} clients queue (the KV cache holds {most}); TTFT includes their wait",)
     return _token_cost_from_row(dep, isl, osl, row, price, u, notes)
 
 

@@ -73,7 +73,8 @@ def candidate_deployments(
 ) -> list[Deployment]:
     """Deployments of `model` on up to `max_chips` chips (powers of two) that hold one ISL + OSL sequence.
 
-    Dense: TP within the scale-up domain x PP over the rest. MoE: also attention-DP x EP over all chips,
+    Dense: TP within the scale-up domain x PP over the rest (pipeline stages only once TP fills the domain).
+    MoE: also attention-DP x EP over all chips,
     across nodes too (DeepSeek-style wide expert parallelism).
     """
     if isinstance(max_chips, bool) or not isinstance(max_chips, int) or max_chips < 1:
@@ -92,7 +93,8 @@ def candidate_deployments(
         shapes: list[tuple[int, int, int, int]] = []  # tp, pp, attention_dp, ep
         for tp in _powers_of_two(min(n, domain)):
             pp = n // tp
-            if pp <= model.num_layers:
+            # pipeline stages only across scale-up domains, as deployments run (and `search.space` enumerates)
+            if pp <= model.num_layers and (pp == 1 or tp == min(domain, max_chips)):
                 shapes.append((tp, pp, 1, 1))
         if model.is_moe and n > 1 and model.num_experts % n == 0:
             shapes.append((1, 1, n, n))

@@ -49,6 +49,8 @@ class ServingPrediction:
     disagg: DisaggSpec | None = None
     prefill_memory: MemoryUse | None = None
     """Disaggregated: memory per chip of a prefill instance (weights and one prompt's KV cache)."""
+    queued_clients: float = 0.0
+    """Clients waiting in the engine's queue because the KV cache holds no more sequences (their wait is in TTFT)."""
 
     @property
     def output_tokens_per_s_per_gpu(self) -> float:
@@ -91,6 +93,7 @@ class ServingPrediction:
             "batch_size": self.batch_size,
             "chips": self.chips,
             "fits": self.fits,
+            "queued_clients": self.queued_clients,
             "memory_gb_per_gpu": self.memory.total_bytes / 1e9,
             "memory": self.memory.to_dict(),
             "breakdown": {
@@ -162,11 +165,15 @@ def predict_deployment(
             raise InvalidInputError("give a concurrency or ask for max_throughput")
         per_replica = float(concurrency) / dep.replicas
     ss = closed_loop(stm, per_replica, isl, osl)
-    mem = memory_use(dep, per_replica, isl + osl, stm.calibration)
+    # Clients beyond the KV-cache capacity wait in the engine's queue, as engines do (the closed loop adds
+    # their wait to TTFT): memory holds only the sequences in flight, and only weights that leave no room
+    # for one sequence are an error.
+    held = min(per_replica, max(float(max_sequences(dep, isl + osl, stm.calibration)), 1.0))
+    mem = memory_use(dep, held, isl + osl, stm.calibration)
     if require_fit and not mem.fits:
         from inferonomics.perf.memory import check_fits
 
-        check_fits(dep, per_replica, isl + osl, stm.calibration)
+        check_fits(dep, held, isl + osl, stm.calibration)
     return ServingPrediction(
         deployment=dep,
         isl=int(isl),
@@ -181,6 +188,7 @@ def predict_deployment(
         batch_size=float(ss.decode_batch),
         memory=mem,
         breakdown={k: float(v) for k, v in ss.breakdown.items()},
+        queued_clients=(per_replica - held) * dep.replicas,
     )
 
 
