@@ -57,8 +57,14 @@ def test_cost_tables_and_own(cli: Any) -> None:
     [
         (["cost", *SMALL, "--utilisation", "1.5"], "utilisation must be in (0, 1]"),
         (["cost", *SMALL, "--usd-per-chip-hour", "-2"], "price >= 0"),
-        (["cost", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--tp", "1"], "a deployment that fits: TP4 (4 chips; --tp 4"),
-        (["cost", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--tp", "3"], "a deployment that fits: TP4 (4 chips; --tp 4"),
+        (
+            ["cost", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--tp", "1"],
+            "a deployment that fits: TP4 (4 chips; --tp 4",
+        ),
+        (
+            ["cost", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--tp", "3"],
+            "a deployment that fits: TP4 (4 chips; --tp 4",
+        ),
         (["cost", *SMALL, "--own", "--usd-per-chip-hour", "2"], "give one"),
         (["price-sheet", *SMALL, "--margin", "-1"], "margin must be > -1"),
         (["cost", "-m", "llama-3.1-8b", "-H", "a100_sxm"], "no rental price"),

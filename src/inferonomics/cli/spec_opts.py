@@ -12,9 +12,13 @@ from inferonomics.cli.common import console
 
 TpAutoOpt = Annotated[
     str,
-    typer.Option("--tp", help="Tensor parallelism, or 'auto': the cheapest deployment that fits and meets the targets."),
+    typer.Option(
+        "--tp", help="Tensor parallelism, or 'auto': the cheapest deployment that fits and meets the targets."
+    ),
 ]
-PpAutoOpt = Annotated[int | None, typer.Option("--pp", min=1, help="Pipeline stages (default: 1, or chosen with --tp auto).")]
+PpAutoOpt = Annotated[
+    int | None, typer.Option("--pp", min=1, help="Pipeline stages (default: 1, or chosen with --tp auto).")
+]
 EpAutoOpt = Annotated[int | None, typer.Option("--ep", min=1, help="Expert parallelism, MoE (default: 1, or auto).")]
 AdpAutoOpt = Annotated[
     int | None, typer.Option("--attention-dp", min=1, help="Attention data parallelism, MoE (default: 1, or auto).")

@@ -280,7 +280,10 @@ def token_cost(
         row = operating_points(dep, isl, osl, [concurrency], calibration=calibration).iloc[0]
         notes = ()
         if concurrency > most:
-            notes = (f"{concurrency - most:g} of {concurrency:g} clients queue (the KV cache holds {most}); TTFT includes their wait",)
+            notes = (
+                f"{concurrency - most:g} of {concurrency:g} clients queue (the KV cache holds {most}); "
+                "TTFT includes their wait",
+            )
     return _token_cost_from_row(dep, isl, osl, row, price, u, notes)
 
 

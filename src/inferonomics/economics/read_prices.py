@@ -104,9 +104,8 @@ def reference_deployment(
     sheet: PriceSheet, model: str | None = None, hardware: str | System = "h100_sxm"
 ) -> tuple[Deployment, str]:
     """A deployment to turn ratios into batch sizes: the sheet's own model if the catalog has it."""
-    from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
-    from inferonomics.economics.frontier import candidate_deployments
+    from inferonomics.economics.spec import DeploymentSpec, Workload
 
     why = "given"
     name = model
@@ -116,14 +115,9 @@ def reference_deployment(
             name, why = sheet.model, "the catalog model of the same name"
         except UnknownNameError:
             name, why = "llama-3.1-70b", "an open stand-in (the sheet's model is not in the catalog)"
-    spec = get_model(name)
-    system = get_hardware(hardware) if isinstance(hardware, str) else hardware
-    deps = candidate_deployments(spec, system, isl=1024, osl=512, max_chips=64)
-    if not deps:
-        raise InvalidInputError(f"{spec.name} fits on no deployment of up to 64 {system.name} chips")
-    # fewest chips, then widest tensor parallelism (the usual single-node serving shape)
-    dep = min(deps, key=lambda d: (d.chips_per_replica, -d.tp))
-    return dep, f"{dep.describe()} ({why})"
+
+    r = DeploymentSpec(get_model(name), hardware).resolve(Workload(1024, 512))
+    return r.deployment, f"{r.deployment.describe()} ({why}; {r.note})"
 
 
 def _ratio_curve(dep: Deployment, isl: int, osl: int) -> pd.DataFrame:

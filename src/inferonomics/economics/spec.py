@@ -117,7 +117,9 @@ class Pricing:
 
     def chip_hour(self, system: System) -> ChipHourCost:
         """The chip-hour cost on `system`; a clear error when the catalog has no public price."""
-        return chip_hour_cost(system, self.acquisition, usd_per_chip_hour=self.usd_per_chip_hour, ownership=self.ownership)
+        return chip_hour_cost(
+            system, self.acquisition, usd_per_chip_hour=self.usd_per_chip_hour, ownership=self.ownership
+        )
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,14 @@ class DeploymentSpec:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise InvalidInputError(f"{name} must be a whole number >= 1, got {v!r}")
+        if self.pp is not None and self.pp > m.num_layers:
+            raise InvalidInputError(f"pp ({self.pp}) exceeds the number of layers ({m.num_layers})")
+        if self.ep is not None and self.ep > 1 and (not m.is_moe or m.num_experts % self.ep):
+            raise InvalidInputError(
+                f"ep ({self.ep}) must divide the number of experts ({m.num_experts})"
+                if m.is_moe
+                else f"ep > 1 needs an MoE model; {m.name} is dense"
+            )
         if isinstance(self.dp, bool) or not isinstance(self.dp, int) or self.dp < 1:
             raise InvalidInputError(f"dp must be a whole number >= 1, got {self.dp!r}")
         if isinstance(self.max_chips, bool) or not isinstance(self.max_chips, int) or self.max_chips < 1:
@@ -489,7 +499,9 @@ class DeploymentSpec:
         dep = self._explicit(int(self.tp), self.pp, self.ep, self.attention_dp, self.dp, wl)
         if wl.concurrency is None:  # the load is still the objective's choice, by the same rule
             return self._resolve_auto(wl, self.dp, calibration, given=dep)
-        return ResolvedDeployment(dep, None, f"given: {_shape(dep)} on {dep.chips_per_replica}x {dep.system.name}", False)
+        return ResolvedDeployment(
+            dep, None, f"given: {_shape(dep)} on {dep.chips_per_replica}x {dep.system.name}", False
+        )
 
     def _resolve_disagg(self, wl: Workload, calibration: Calibration | None) -> ResolvedDeployment:
         """Each pool by the same rule: the decode pool as an aggregated deployment serving its share of the
@@ -528,7 +540,9 @@ class DeploymentSpec:
             deps = sub.candidates(Workload(wl.isl, 1), calibration)
             if not deps:
                 raise sub._no_fit(Workload(wl.isl, 1))
-            costs = [d.chips_per_replica * prefill_seconds_per_token(StepTimeModel(d, calibration), wl.isl) for d in deps]
+            costs = [
+                d.chips_per_replica * prefill_seconds_per_token(StepTimeModel(d, calibration), wl.isl) for d in deps
+            ]
             best = deps[int(np.argmin(costs))]
             notes.append(
                 f"auto prefill pool: {_shape(best)} on {best.chips_per_replica}x {best.system.name}, the cheapest per "

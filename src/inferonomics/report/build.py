@@ -13,7 +13,8 @@ from inferonomics.report import charts, views
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """What to report on; `tp=None` = the fewest chips that hold the model (widest TP among equals)."""
+    """What to report on; `tp=None` = auto (`economics.spec`: the cheapest deployment that fits and holds
+    `concurrency` clients)."""
 
     model: str
     hardware: str
@@ -53,40 +54,31 @@ def build_report(inp: ReportInputs) -> Report:
     """Run every view for `inp` (calls the Python API; product errors propagate)."""
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
-    from inferonomics.perf import make_deployment
 
     model = get_model(inp.model)
     system = get_hardware(inp.hardware)
-    if inp.tp is None:
-        dep = views.fewest_chips_deployment(
-            model,
-            system,
-            isl=inp.isl,
-            osl=inp.osl,
-            precision=inp.precision,
-            kv_precision=inp.kv_precision,
-            backend=inp.backend,
-            max_chips=inp.max_chips,
-        )
-        if inp.pp != 1 or inp.ep != 1:
-            dep = dep.with_(pp=inp.pp, moe_ep=inp.ep)
-    else:
-        dep = make_deployment(
-            model,
-            system,
-            tp=inp.tp,
-            pp=inp.pp,
-            ep=inp.ep,
-            precision=inp.precision,
-            kv_precision=inp.kv_precision,
-            backend=inp.backend,
-        )
+    from inferonomics.economics.spec import DeploymentSpec, Workload
+
+    auto = inp.tp is None
+    resolved = DeploymentSpec(
+        model,
+        system,
+        tp="auto" if auto else inp.tp,  # type: ignore[arg-type]
+        pp=None if auto and inp.pp == 1 else inp.pp,
+        ep=None if auto and inp.ep == 1 else inp.ep,
+        precision=inp.precision,
+        kv_precision=inp.kv_precision,
+        backend=inp.backend,
+        max_chips=inp.max_chips,
+    ).resolve(Workload(inp.isl, inp.osl, inp.concurrency))
+    dep = resolved.deployment
     sections: dict[str, dict[str, Any]] = {}
     pred = views.prediction_view(dep, inp.isl, inp.osl, inp.concurrency, False)
     sections["prediction"] = {
         "title": "Prediction",
         "data": pred,
         "charts": {"breakdown": charts.breakdown_chart(pred), "memory": charts.memory_chart(pred)},
+        "notes": [resolved.note],
     }
 
     def floors_section() -> dict[str, Any]:

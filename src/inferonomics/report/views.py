@@ -105,40 +105,6 @@ def catalog_view() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def fewest_chips_deployment(
-    model: ModelSpec,
-    system: System,
-    *,
-    isl: int,
-    osl: int,
-    precision: str | None = None,
-    kv_precision: str | None = None,
-    backend: str = "vllm",
-    max_chips: int = 64,
-    sequences: float = 1,
-) -> Any:
-    """The deployment with the fewest chips whose KV cache holds `sequences` ISL + OSL sequences (else
-    the fewest that hold one; widest TP among equals), picked from `economics.candidate_deployments`;
-    used when the page leaves TP on "auto"."""
-    from inferonomics.economics import candidate_deployments
-    from inferonomics.economics.frontier import require_deployments
-    from inferonomics.perf import max_sequences
-
-    deps = candidate_deployments(
-        model,
-        system,
-        isl=isl,
-        osl=osl,
-        max_chips=max_chips,
-        precision=precision,
-        kv_precision=kv_precision,
-        backend=backend,
-    )
-    require_deployments(deps, model, system, isl + osl, max_chips, precision)
-    holding = [d for d in deps if max_sequences(d, isl + osl) * d.replicas >= sequences] if sequences > 1 else []
-    return min(holding or deps, key=lambda d: (d.chips_per_replica, -d.tp, d.pp))
-
-
 def prediction_view(dep: Any, isl: int, osl: int, concurrency: float | None, max_throughput: bool) -> dict[str, Any]:
     """`predict_deployment(...).to_dict()` plus the deployment in words."""
     from inferonomics.perf import predict_deployment
@@ -444,7 +410,6 @@ def search_view(res: Any, pareto_limit: int = 60, cloud: int = 800) -> dict[str,
 
 __all__ = [
     "catalog_view",
-    "fewest_chips_deployment",
     "floors_view",
     "frontier_view",
     "plain",

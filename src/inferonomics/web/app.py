@@ -380,73 +380,68 @@ def _sheet(name: str, field: str) -> str:
         raise FieldError(field, exc) from None
 
 
-def _deployment(b: S.DeploymentBody) -> Any:
-    """The body's deployment; `tp=None` takes the fewest chips that hold the model."""
-    from inferonomics.perf import make_deployment
+def _resolved(b: S.DeploymentBody) -> Any:
+    """The body's deployment through the one resolver (`economics.spec`): `tp=None` = auto, the cheapest
+    that fits and meets the body's targets; the result carries a `note` saying which and why."""
+    from inferonomics.economics.spec import DeploymentSpec, Workload
 
     model = _model(b.model)
     system = _system(b.hardware)
     w = _precision(b.precision, "precision")
     kv = _precision(b.kv_precision, "kv_precision")
     experts = _precision(b.expert_precision, "expert_precision")
-    tp, pp, adp, ep = b.tp, b.pp, b.attention_dp, b.ep
-    if tp is None:
-        auto = views.fewest_chips_deployment(
-            model,
-            system,
-            isl=b.isl,
-            osl=b.osl,
-            precision=w,
-            kv_precision=kv,
-            backend=b.backend,
-            sequences=float(getattr(b, "concurrency", None) or getattr(b, "batch_size", None) or 1),
-        )
-        tp = auto.tp
-        pp = pp if pp > 1 else auto.pp
-        adp = adp if adp > 1 else auto.attention_dp
-        ep = ep if ep > 1 else auto.moe_ep
-    return make_deployment(
+    auto = b.tp is None
+    # the load the deployment must hold: the clients, or the roofline's batch
+    concurrency = getattr(b, "concurrency", None) or getattr(b, "batch_size", None)
+    if getattr(b, "max_throughput", False):
+        concurrency = None
+    spec = DeploymentSpec(
         model,
         system,
-        tp=tp,
-        pp=pp,
-        ep=ep,
-        attention_dp=adp,
+        tp="auto" if auto else b.tp,
+        pp=None if auto and b.pp == 1 else b.pp,
+        ep=None if auto and b.ep == 1 else b.ep,
+        attention_dp=None if auto and b.attention_dp == 1 else b.attention_dp,
         dp=b.dp,
         precision=w,
         kv_precision=kv,
         expert_precision=experts,
         backend=b.backend,
     )
+    speed = getattr(b, "min_tokens_per_s_per_user", None)
+    return spec.resolve(Workload(b.isl, b.osl, concurrency, min_tokens_per_s_per_user=speed))
+
+
+def _deployment(b: S.DeploymentBody) -> Any:
+    return _resolved(b).deployment
 
 
 def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
     """Prefill and decode pools of the body (mode 'disagg'), each with its own parallelism."""
-    from inferonomics.perf import DisaggSpec, make_deployment
-
     if b.prefill is None or b.decode is None:
         raise FieldError("prefill" if b.prefill is None else "decode", _invalid("mode 'disagg' needs both pools"))
     if b.concurrency is None or b.max_throughput:
         raise FieldError("concurrency", _invalid("disaggregated prediction needs a concurrency"))
-    model, system = _model(b.model), _system(b.hardware)
-    w, kv = _precision(b.precision, "precision"), _precision(b.kv_precision, "kv_precision")
-    experts = _precision(b.expert_precision, "expert_precision")
+    from inferonomics.economics.spec import DeploymentSpec, Pool, Workload
 
-    def pool(p: S.PoolBody) -> Any:
-        return make_deployment(
-            model,
-            system,
-            tp=p.tp,
-            pp=p.pp,
-            ep=p.ep,
-            attention_dp=p.attention_dp,
-            precision=w,
-            kv_precision=kv,
-            expert_precision=experts,
+    def pool(p: S.PoolBody) -> Pool:
+        return Pool(p.instances, p.tp, p.pp, p.ep, p.attention_dp)
+
+    spec = (
+        DeploymentSpec(
+            _model(b.model),
+            _system(b.hardware),
+            precision=_precision(b.precision, "precision"),
+            kv_precision=_precision(b.kv_precision, "kv_precision"),
+            expert_precision=_precision(b.expert_precision, "expert_precision"),
             backend=b.backend,
+            mode="disagg",
+            prefill=pool(b.prefill),
+            decode=pool(b.decode),
         )
-
-    spec = DisaggSpec(pool(b.prefill), pool(b.decode), b.prefill.instances, b.decode.instances)
+        .resolve(Workload(b.isl, b.osl, b.concurrency))
+        .disagg
+    )
     return views.disaggregated_view(spec, b.isl, b.osl, b.concurrency)
 
 
@@ -588,9 +583,10 @@ def create_app(
         else:
             if body.prefill is not None or body.decode is not None:
                 raise FieldError("mode", _invalid("prefill and decode pools apply only to mode 'disagg'"))
-            dep = _deployment(body)
+            resolved = _resolved(body)
             conc = None if body.max_throughput else body.concurrency
-            out = views.prediction_view(dep, body.isl, body.osl, conc, body.max_throughput)
+            out = views.prediction_view(resolved.deployment, body.isl, body.osl, conc, body.max_throughput)
+            out["resolution_note"] = resolved.note
         out["charts"] = {"breakdown": charts.breakdown_chart(out), "memory": charts.memory_chart(out)}
         return out
 
