@@ -43,7 +43,10 @@ def llama70_tp8():
 
 @pytest.fixture(scope="module")
 def llama70_frontier():
-    return frontier("llama-3.1-70b", "h100_sxm", max_chips=16, usd_per_chip_hour=2.0)
+    # one lever setting (bf16, no speculative decoding): the Erdil reproductions below compare against it
+    return frontier(
+        "llama-3.1-70b", "h100_sxm", max_chips=16, usd_per_chip_hour=2.0, precision="bf16", speculative_tokens=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +307,13 @@ def test_erdil_llama3_70b_full_utilisation_cost(h100, llama70_frontier):
 
 def test_erdil_speculative_decoding_faster_at_equal_cost(llama70_frontier):
     spec = frontier(
-        "llama-3.1-70b", "h100_sxm", max_chips=16, usd_per_chip_hour=2.0, speculative_tokens=3, acceptance_rate=0.8
+        "llama-3.1-70b",
+        "h100_sxm",
+        max_chips=16,
+        usd_per_chip_hour=2.0,
+        precision="bf16",
+        speculative_tokens=3,
+        acceptance_rate=0.8,
     )
     for usd in (0.8, 2.0, 5.0):
         assert spec.speed_at_cost(usd) > 1.3 * llama70_frontier.speed_at_cost(usd)

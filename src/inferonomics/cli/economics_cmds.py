@@ -236,7 +236,14 @@ def frontier_cmd(
     precision: PrecisionOpt = None,
     kv_precision: KvOpt = None,
     backend: BackendOpt = "vllm",
-    speculative_tokens: Annotated[int, typer.Option("--speculative-tokens", min=0, help="Draft tokens.")] = 0,
+    speculative_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--speculative-tokens",
+            min=0,
+            help="Draft tokens (default: sweep off and the model's MTP heads / an EAGLE-3 head; 0 = off).",
+        ),
+    ] = None,
     acceptance_rate: Annotated[float, typer.Option("--acceptance-rate", help="Per-draft acceptance.")] = 0.0,
     own: OwnOpt = False,
     usd_per_chip_hour: UsdOpt = None,
@@ -246,8 +253,10 @@ def frontier_cmd(
     plot: PlotOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The speed/cost Pareto frontier over chip count, parallelism and batch size."""
+    """The speed/cost Pareto frontier over chip count, parallelism, batch size, weight format and speculative
+    decoding (each lever switchable: --precision, --speculative-tokens 0)."""
     from inferonomics.economics import frontier
+    from inferonomics.economics.levers import REALISTIC_TTFT_S
     from inferonomics.economics.plots import plot_frontier
 
     acq, usd, ownership = _acq(own, usd_per_chip_hour, own_set)
@@ -286,19 +295,35 @@ def frontier_cmd(
             "pp": "PP",
             "attention_dp": "ADP",
             "ep": "EP",
+            "precision": "weights",
+            "speculative_tokens": "drafts",
             "ttft_s": "TTFT s",
         },
     )
-    rows = [
-        [name, m["tokens_per_s_per_user"], m["usd_per_mtok_output"], m["batch_size"], m["chips"]]
-        for name, m in (
-            ("latency floor", f.latency_floor),
-            ("cost floor", f.cost_floor),
-            ("single user", f.single_user),
-        )
+    marks = [
+        ("latency floor", f.latency_floor),
+        ("cost floor (any TTFT)", f.cost_floor),
+        (f"cost floor, TTFT <= {REALISTIC_TTFT_S:g} s", f.realistic_cost_floor),
+        ("single user", f.single_user),
     ]
-    console.print(table("Marks", ["", "tok/s per user", "USD/M output", "batch", "chips"], rows))
-    console.print(f"batched (cost floor) is {f.single_user_to_batched_cost_ratio:,.0f}x cheaper than one user alone")
+    rows = [
+        [
+            name,
+            m["tokens_per_s_per_user"],
+            m["usd_per_mtok_output"],
+            m["ttft_s"],
+            m["batch_size"],
+            m["chips"],
+            f"{m['precision']}{' +spec' if m['speculative_tokens'] else ''}",
+        ]
+        for name, m in marks
+        if m is not None
+    ]
+    console.print(table("Marks", ["", "tok/s per user", "USD/M output", "TTFT s", "batch", "chips", "weights"], rows))
+    floor = "realistic cost floor" if f.realistic_cost_floor else "cost floor"
+    console.print(f"batched ({floor}) is {f.single_user_to_batched_cost_ratio:,.0f}x cheaper than one user alone")
+    for n in f.notes:
+        console.print(f"[dim]note: {n}[/]", highlight=False)
     if f.bounds is not None:
         console.print(
             f"[dim]analytic floors (perf.bounds): {f.bounds.latency_floor_tokens_per_s:.0f} tok/s per "

@@ -19,6 +19,7 @@ import pandas as pd
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.economics.cost import check_workload, operating_points, usd_per_mtok
+from inferonomics.economics.levers import FORMAT_QUALITY_NOTE, REALISTIC_TTFT_S, default_speculation, native_formats
 from inferonomics.economics.ownership import (
     Acquisition,
     ChipHourCost,
@@ -45,6 +46,10 @@ POINT_COLUMNS = (
     "usd_per_mtok_input",
     "usd_per_mtok_output_all_in",
     "output_tokens_per_s_per_chip",
+    "precision",
+    "kv_precision",
+    "speculative_tokens",
+    "acceptance_rate",
     "deployment",
 )
 
@@ -138,6 +143,10 @@ class Frontier:
     single_user: dict[str, Any]
     bounds: Floors | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    realistic_cost_floor: dict[str, Any] | None = None
+    """The cheapest point with TTFT <= `levers.REALISTIC_TTFT_S` (None when no point is that quick)."""
+    levers: dict[str, Any] = field(default_factory=dict)
+    """What was swept: weight formats, speculative decoding (with its acceptance and source)."""
 
     @property
     def points(self) -> pd.DataFrame:
@@ -147,7 +156,9 @@ class Frontier:
 
     @property
     def single_user_to_batched_cost_ratio(self) -> float:
-        return float(self.single_user["usd_per_mtok_output"] / self.cost_floor["usd_per_mtok_output"])
+        """Single-user cost over the realistic cost floor (TTFT <= 2 s; the raw floor when none is)."""
+        floor = self.realistic_cost_floor or self.cost_floor
+        return float(self.single_user["usd_per_mtok_output"] / floor["usd_per_mtok_output"])
 
     def speed_at_cost(self, usd_per_mtok_output: float) -> float:
         """Fastest tokens/s per user of any point at or below a cost (0 when none is that cheap)."""
@@ -173,7 +184,10 @@ class Frontier:
             "latency_floor": self.latency_floor,
             "cost_floor": self.cost_floor,
             "single_user": self.single_user,
+            "realistic_cost_floor": self.realistic_cost_floor,
+            "realistic_ttft_s": REALISTIC_TTFT_S,
             "single_user_to_batched_cost_ratio": self.single_user_to_batched_cost_ratio,
+            "levers": self.levers,
             "lower_bounds": self.bounds.to_dict() if self.bounds is not None else None,
             "n_points_swept": len(self.all_points),
             "notes": list(self.notes),
@@ -205,6 +219,8 @@ def sweep(
         pts["usd_per_mtok_input"] = usd_per_mtok(pts["chip_s_per_input_token"], p, utilisation)
         pts["usd_per_mtok_output_all_in"] = usd_per_mtok(pts["chip_s_per_output_token_all_in"], p, utilisation)
         pts["tp"], pts["pp"], pts["attention_dp"], pts["ep"] = dep.tp, dep.pp, dep.attention_dp, dep.moe_ep
+        pts["precision"], pts["kv_precision"] = dep.weight_precision, dep.kv_precision
+        pts["speculative_tokens"], pts["acceptance_rate"] = dep.speculative_tokens, dep.acceptance_rate
         pts["deployment"] = dep.describe()
         frames.append(pts)
     if not frames:
@@ -237,7 +253,7 @@ def frontier(
     precision: str | None = None,
     kv_precision: str | None = None,
     backend: str = "vllm",
-    speculative_tokens: int = 0,
+    speculative_tokens: int | None = None,
     acceptance_rate: float = 0.0,
     acquisition: Acquisition = "rent",
     usd_per_chip_hour: float | None = None,
@@ -247,8 +263,13 @@ def frontier(
     batch_points: int = 32,
     calibration: Calibration | None = None,
 ) -> Frontier:
-    """Sweep chip count, parallelism and batch size; return the speed/cost Pareto frontier.
+    """Sweep chip count, parallelism, batch size and the levers providers use; return the speed/cost
+    Pareto frontier.
 
+    Levers (`levers.py`): `precision` None sweeps every weight format the chip multiplies natively (bf16,
+    fp8, fp4; KV in fp8 with 8-bit or narrower weights); `speculative_tokens` None sweeps decoding with
+    and without the model's default speculation (its MTP heads, else an EAGLE-3 draft head, each at a
+    cited acceptance), 0 turns it off, k > 0 uses k drafts at `acceptance_rate`.
     USD per million output tokens charges each output token its decode chip-time (see `cost.py`);
     `usd_per_mtok_output_all_in` also charges it the prefill.
     """
@@ -265,42 +286,62 @@ def frontier(
     if m.max_context_tokens and isl + osl > m.max_context_tokens:
         raise InvalidInputError(f"isl + osl = {isl + osl} exceeds {m.name}'s window of {m.max_context_tokens} tokens")
     price = chip_hour_cost(s, acquisition, usd_per_chip_hour=usd_per_chip_hour, ownership=ownership)
-    deps = candidate_deployments(
-        m,
-        s,
-        isl=isl,
-        osl=osl,
-        max_chips=max_chips,
-        precision=precision,
-        kv_precision=kv_precision,
-        backend=backend,
-        speculative_tokens=speculative_tokens,
-        acceptance_rate=acceptance_rate,
-        calibration=calibration,
-    )
-    require_deployments(deps, m, s, isl + osl, max_chips, precision)
+    formats = [precision] if precision is not None else native_formats(m, s)
+    notes: list[str] = []
+    if speculative_tokens is None:
+        spec = default_speculation(m)
+        specs = [(0, 0.0), (spec.tokens, spec.acceptance_rate)]
+        notes.append(f"speculative decoding swept (off / on): {spec.describe()}")
+    else:
+        specs = [(speculative_tokens, acceptance_rate if speculative_tokens else 0.0)]
+    if len(formats) > 1:
+        notes.append(f"weight formats swept: {', '.join(formats)}; {FORMAT_QUALITY_NOTE}")
+    deps = [
+        d
+        for fmt in formats
+        for k, a in specs
+        for d in candidate_deployments(
+            m,
+            s,
+            isl=isl,
+            osl=osl,
+            max_chips=max_chips,
+            precision=fmt,
+            kv_precision=kv_precision,
+            backend=backend,
+            speculative_tokens=k,
+            acceptance_rate=a,
+            calibration=calibration,
+        )
+    ]
+    require_deployments(deps, m, s, isl + osl, max_chips, formats[-1])
     pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
     pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
     fastest = pts.loc[pts["tokens_per_s_per_user"].idxmax()]
     cheapest = pts.loc[pts["usd_per_mtok_output"].idxmin()]
     singles = pts[pts["concurrency"] == 1]
     single = singles.loc[singles["tokens_per_s_per_user"].idxmax()]
+    quick = pts[pts["ttft_s"] <= REALISTIC_TTFT_S]
+    realistic = _record(quick.loc[quick["usd_per_mtok_output"].idxmin()]) if len(quick) else None
     bounds = None
-    notes: list[str] = []
     try:
         bounds = floors(
             m,
             s,
             context_tokens=int(isl + osl // 2),
-            precision=deps[0].weight_precision,
-            kv_precision=deps[0].kv_precision,
+            precision=str(cheapest["precision"]),
+            kv_precision=str(cheapest["kv_precision"]),
             usd_per_chip_hour=price.usd_per_chip_hour,
             max_chips=max_chips,
             calibration=calibration,
         )
     except InvalidInputError as exc:  # pragma: no cover - deps exist, so the floors should too
         notes.append(f"no analytic floors: {exc}")
-    notes.append("single-user point = the fastest batch-1 point; cost floor = the cheapest point swept")
+    notes.append(
+        "single-user point = the fastest batch-1 point; cost floor = the cheapest point swept (at any TTFT); "
+        f"realistic cost floor = the cheapest with TTFT <= {REALISTIC_TTFT_S:g} s, which the headline ratio uses"
+    )
+    notes.append("disaggregated serving is swept by `search`, not here")
     return Frontier(
         model=m.name,
         hardware=s.name,
@@ -314,6 +355,8 @@ def frontier(
         single_user=_record(single),
         bounds=bounds,
         notes=tuple(notes),
+        realistic_cost_floor=realistic,
+        levers={"precisions": formats, "speculation": [{"tokens": k, "acceptance_rate": a} for k, a in specs]},
     )
 
 
