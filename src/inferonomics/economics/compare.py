@@ -332,7 +332,44 @@ def compare_sheets(derived: DerivedPriceSheet, sheet: PriceSheet) -> Comparison:
         if (table["break_even_utilisation"] > 1).any()
         else []
     )
+    if sheet_expired(sheet):
+        headline = f"EXPIRED sheet (valid until {sheet.valid_until}): {headline}"
+        notes.append(f"{sheet.key} was valid until {sheet.valid_until}: the provider's current prices may differ")
     return Comparison(f"{derived.model} derived vs {sheet.key}", table, headline, tuple(notes))
+
+
+def sheet_expired(sheet: PriceSheet, today: str | None = None) -> bool:
+    """True when the sheet states an end date (`valid_until`, ISO) before `today` (default: now, UTC)."""
+    import datetime as dt
+
+    if not sheet.valid_until:
+        return False
+    now = today or dt.datetime.now(dt.UTC).date().isoformat()
+    return sheet.valid_until < now
+
+
+def market_points_for(model: ModelSpec | str) -> list[dict[str, Any]]:
+    """The catalog's observed market offers for `model`'s family and size (a minor version left out:
+    "Llama 3 70B" matches Llama-3.1-70B), each with `label`; other models' offers are not returned."""
+    import re
+
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.catalog.prices import market_points
+
+    name = (get_model(model) if isinstance(model, str) else model).name
+
+    def key(text: str) -> str:
+        text = re.sub(r"(\d+)\.\d+", r"\1", text.lower())  # drop minor versions: 3.1 -> 3
+        return re.sub(r"[^a-z0-9]", "", text)
+
+    out = []
+    for p in market_points():
+        if key(p.model) == key(name):
+            d = p.to_dict()
+            same = p.model.lower().replace(" ", "-") == name.lower()
+            d["label"] = p.model if same else f"{p.model} (market offer; same family and size as {name})"
+            out.append(d)
+    return out
 
 
 def market_gap(
@@ -367,7 +404,8 @@ def market_gap(
     ok = pts["tokens_per_s_per_user"] >= tokens_per_s_per_user
     met = bool(ok.any())
     i_speed = blended_all[ok].idxmin() if met else pts["tokens_per_s_per_user"].idxmax()
-    i_floor = blended_all.idxmin()
+    quick = pts["ttft_s"] <= REALISTIC_TTFT_S  # the cost floor a service could sell: TTFT <= 2 s
+    i_floor = blended_all[quick].idxmin() if quick.any() else blended_all.idxmin()
 
     def side(i: Any) -> dict[str, Any]:
         cost = float(blended_all[i])
@@ -414,4 +452,6 @@ __all__ = [
     "hardware_per_dollar",
     "lab_vs_provider",
     "market_gap",
+    "market_points_for",
+    "sheet_expired",
 ]

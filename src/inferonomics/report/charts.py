@@ -129,7 +129,9 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
                 "name": "market offers (blended price)",
                 "x": [p["output_tokens_per_s"] for p in market],
                 "y": [p["blended_usd_per_mtok"] for p in market],
-                "text": [f"{p['model']}{' ' + p['precision'] if p.get('precision') else ''}" for p in market],
+                "text": [
+                    f"{p.get('label', p['model'])}{' ' + p['precision'] if p.get('precision') else ''}" for p in market
+                ],
                 "textposition": "bottom center",
                 "textfont": {"size": 10, "color": COLORS["market"]},
                 "marker": {"size": 10, "color": COLORS["market"], "symbol": "diamond-open", "line": {"width": 2}},

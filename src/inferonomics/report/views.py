@@ -285,8 +285,8 @@ def roofline_view(dep: Any, isl: int, osl: int, batch: float) -> dict[str, Any]:
 def frontier_view(model: ModelSpec, system: System, **kwargs: Any) -> dict[str, Any]:
     """`economics.frontier(...)`: the Pareto set, the marks and floors, a thinned cloud of every swept
     point, and the market's observed (speed, blended price) points to overlay."""
-    from inferonomics.catalog.prices import list_market_points
     from inferonomics.economics import frontier
+    from inferonomics.economics.compare import market_points_for
 
     f = frontier(model, system, **kwargs)
     out = f.to_dict()
@@ -294,11 +294,11 @@ def frontier_view(model: ModelSpec, system: System, **kwargs: Any) -> dict[str, 
     swept = f.all_points[~f.all_points["pareto"]][cols]
     swept = swept[np.isfinite(swept["usd_per_mtok_output"]) & np.isfinite(swept["tokens_per_s_per_user"])]
     out["swept"] = _thin(swept.sort_values("tokens_per_s_per_user"), MAX_SWEPT_POINTS)
-    out["market_points"] = list_market_points()
+    out["market_points"] = market_points_for(model)  # this model's offers only, each labelled
     out["notes"] = [
         *out.get("notes", []),
-        "market points are observed offers: one request's output speed and a blended (3:1 input:output) "
-        "price, not USD per M output tokens",
+        "market points are observed offers for this model (same family and size): one request's output speed "
+        "and a blended (3:1 input:output) price, not USD per M output tokens",
     ]
     return plain(out)
 
