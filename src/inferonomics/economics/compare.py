@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from inferonomics.catalog.hardware import System, parse_overrides, with_overrides
@@ -68,8 +69,8 @@ def cheapest_point(
     pts = f.all_points
     i = pick_point(pts, min_tokens_per_s_per_user=min_tokens_per_s_per_user, max_ttft_s=max_ttft_s, cost_column=column)
     if i is not None:
-        return pts.loc[i], True
-    return pts.loc[pts["tokens_per_s_per_user"].idxmax()], False
+        return pts.iloc[int(np.flatnonzero(pts.index == i)[0])], True
+    return pts.iloc[int(np.argmax(pts["tokens_per_s_per_user"].to_numpy()))], False
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -322,7 +322,7 @@ def frontier(
     singles = pts[pts["concurrency"] == 1]
     single = singles.loc[singles["tokens_per_s_per_user"].idxmax()]
     quick = pts[pts["ttft_s"] <= REALISTIC_TTFT_S]
-    realistic = _record(quick.loc[quick["usd_per_mtok_output"].idxmin()]) if len(quick) else None
+    realistic = _record(quick.iloc[int(np.argmin(quick["usd_per_mtok_output"].to_numpy()))]) if len(quick) else None
     bounds = None
     try:
         bounds = floors(

@@ -506,7 +506,8 @@ class DeploymentSpec:
     def _resolve_disagg(self, wl: Workload, calibration: Calibration | None) -> ResolvedDeployment:
         """Each pool by the same rule: the decode pool as an aggregated deployment serving its share of the
         clients, the prefill pool the cheapest per prompt token of those that hold one prompt."""
-        if wl.concurrency is None:
+        clients = wl.concurrency
+        if clients is None:
             raise InvalidInputError("disaggregated serving needs a concurrency")
         pre, dec = self.prefill or Pool(), self.decode or Pool()
         notes = []
@@ -530,7 +531,7 @@ class DeploymentSpec:
             )
             if role == "decode":
                 r = sub._resolve_auto(
-                    Workload(wl.isl, wl.osl, wl.concurrency / p.instances, objective=wl.objective),
+                    Workload(wl.isl, wl.osl, clients / p.instances, objective=wl.objective),
                     1,
                     calibration,
                     " decode pool",

@@ -398,7 +398,7 @@ def _resolved(b: S.DeploymentBody) -> Any:
     spec = DeploymentSpec(
         model,
         system,
-        tp="auto" if auto else b.tp,
+        tp="auto" if b.tp is None else b.tp,
         pp=None if auto and b.pp == 1 else b.pp,
         ep=None if auto and b.ep == 1 else b.ep,
         attention_dp=None if auto and b.attention_dp == 1 else b.attention_dp,
