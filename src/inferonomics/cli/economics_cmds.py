@@ -882,3 +882,94 @@ def modes_cmd(
         console.print("[dim]note: the built-in portfolio is illustrative, not data: pass --portfolio[/]")
     if budget is not None:
         console.print(f"best within {budget:g} USD/request: {best}" if best else f"nothing costs <= {budget:g}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# fleet
+# ---------------------------------------------------------------------------------------------------
+
+
+def _fleet_pool(text: str, option: str) -> Any:
+    """'ADPxEP, optionally +R and /tpT', e.g. '144x144+32' (attention-DP 144, EP 144, 32 redundant experts)."""
+    from inferonomics.economics.fleet import FleetPool
+
+    try:
+        main, _, tp = text.partition("/tp")
+        shape, _, red = main.partition("+")
+        adp, _, ep = shape.lower().partition("x")
+        return FleetPool(int(tp or 1), int(adp), int(ep or adp), int(red or 0))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} takes ADPxEP, optionally +REDUNDANT and /tpT, e.g. 144x144+32, got {text!r}"
+        ) from None
+
+
+@app.command("fleet")
+def fleet_cmd(
+    model: ModelOpt,
+    hardware: HardwareOpt,
+    input_tokens_per_day: Annotated[float, typer.Option("--input-tokens-per-day", help="Input tokens a day.")],
+    output_tokens_per_day: Annotated[float, typer.Option("--output-tokens-per-day", help="Output tokens a day.")],
+    prefill: Annotated[
+        str, typer.Option("--prefill", help="Prefill unit ADPxEP, optionally +REDUNDANT and /tpT, e.g. 32x32+32.")
+    ] = "8x8",
+    decode: Annotated[str, typer.Option("--decode", help="Decode unit, e.g. 144x144+32.")] = "8x8",
+    cache_hit_rate: Annotated[float, typer.Option("--cache-hit-rate", help="Prefix-cache hit rate, [0, 1).")] = 0.0,
+    speed: Annotated[float, typer.Option("--tokens-per-s", help="Output tokens/s per user.")] = 20.0,
+    isl: Annotated[int, typer.Option("--isl", min=1, help="Mean prompt tokens (cached prefix included).")] = 4096,
+    osl: Annotated[int, typer.Option("--osl", min=1, help="Mean output tokens.")] = 1024,
+    usd_per_chip_hour: UsdOpt = None,
+    list_price: Annotated[
+        str | None, typer.Option("--list-price", help="Price sheet PROVIDER/MODEL for the margin.")
+    ] = None,
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A lab's fleet: nodes, cost per day, cost per M input/output tokens, and a list price's margin."""
+    from inferonomics.economics.fleet import fleet
+    from inferonomics.economics.spec import Pricing
+
+    plan = fleet(
+        model,
+        _system(hardware, set_),
+        prefill=_fleet_pool(prefill, "--prefill"),
+        decode=_fleet_pool(decode, "--decode"),
+        input_tokens_per_day=input_tokens_per_day,
+        output_tokens_per_day=output_tokens_per_day,
+        cache_hit_rate=cache_hit_rate,
+        tokens_per_s_per_user=speed,
+        isl=isl,
+        osl=osl,
+        pricing=Pricing(usd_per_chip_hour=usd_per_chip_hour),
+        list_price=list_price,
+    )
+    if json_:
+        print_json(plan.to_dict())
+        return
+    rows = [
+        [
+            name,
+            p["deployment"],
+            p["units"],
+            p["nodes"],
+            p.get("input_tokens_per_s_per_node_incl_cache_hits") or p.get("output_tokens_per_s_per_node"),
+        ]
+        for name, p in (("prefill", plan.prefill), ("decode", plan.decode))
+    ]
+    console.print(
+        table(f"Fleet: {plan.model} on {plan.hardware}", ["pool", "unit", "units", "nodes", "tok/s per node"], rows)
+    )
+    summary = [
+        ["nodes", plan.nodes],
+        ["USD per day", plan.usd_per_day],
+        ["USD per M input tokens (cache hits included)", plan.usd_per_mtok_input],
+        ["USD per M output tokens", plan.usd_per_mtok_output],
+    ]
+    if plan.margin is not None:
+        summary += [
+            ["revenue at list price, USD per day", plan.revenue_usd_per_day],
+            ["margin (revenue / cost - 1)", plan.margin],
+        ]
+    console.print(table("Cost", ["", "value"], summary))
+    for n in plan.notes:
+        console.print(f"[dim]note: {n}[/]", highlight=False)

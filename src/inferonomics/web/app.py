@@ -668,6 +668,29 @@ def create_app(
 
         return cached("price" + body.model_dump_json(), compute)
 
+    @app.post("/api/fleet", tags=["economics"], responses=ERRORS)
+    def fleet_plan(body: S.FleetBody, request: Request) -> dict[str, Any]:
+        """A lab's fleet end to end (`economics.fleet`): nodes, cost per day, cost per M tokens, margin."""
+        from inferonomics.economics.fleet import FleetPool, fleet
+        from inferonomics.economics.spec import Pricing
+
+        fields(request, body)
+        plan = fleet(
+            _model(body.model),
+            _system(body.hardware),
+            prefill=FleetPool(**body.prefill.model_dump()),
+            decode=FleetPool(**body.decode.model_dump()),
+            input_tokens_per_day=body.input_tokens_per_day,
+            output_tokens_per_day=body.output_tokens_per_day,
+            cache_hit_rate=body.cache_hit_rate,
+            tokens_per_s_per_user=body.tokens_per_s_per_user,
+            isl=body.isl,
+            osl=body.osl,
+            pricing=Pricing(usd_per_chip_hour=body.usd_per_chip_hour),
+            list_price=_sheet(body.list_price, "list_price") if body.list_price else None,
+        )
+        return views.plain(plan.to_dict())  # type: ignore[no-any-return]
+
     @app.post("/api/read-prices", tags=["economics"], responses=ERRORS)
     def read_prices(body: S.ReadPricesBody, request: Request) -> Response:
         """What a provider's price sheet implies about how its model is served."""

@@ -104,6 +104,32 @@ class PriceSheetBody(DeploymentBody):
     provider_sheet: Name | None = Field(None, description="A real sheet to compare with, e.g. openai/gpt-4o.")
 
 
+class FleetPoolBody(Body):
+    """One fleet pool's serving unit (attention TP x attention-DP chips, experts over `ep`)."""
+
+    tp: int = Field(1, ge=1, le=64)
+    attention_dp: int = Field(8, ge=1, le=1024)
+    ep: int = Field(8, ge=1, le=1024)
+    redundant_experts: int = Field(0, ge=0, le=1024)
+
+
+class FleetBody(Body):
+    """A lab's fleet: daily token volume -> nodes, cost per day, cost per M tokens, margin."""
+
+    model: Name = "deepseek-v3"
+    hardware: Name = "h100_sxm"
+    prefill: FleetPoolBody = FleetPoolBody(attention_dp=32, ep=32, redundant_experts=32)
+    decode: FleetPoolBody = FleetPoolBody(attention_dp=144, ep=144, redundant_experts=32)
+    input_tokens_per_day: float = Field(608e9, gt=0, le=1e16)
+    output_tokens_per_day: float = Field(168e9, gt=0, le=1e16)
+    cache_hit_rate: float = Field(0.563, ge=0, lt=1)
+    tokens_per_s_per_user: float = Field(20.0, gt=0, le=100_000)
+    isl: int = Field(4400, ge=1, le=10_000_000, description="Mean prompt, cached prefix included.")
+    osl: int = Field(1200, ge=1, le=10_000_000)
+    usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
+    list_price: Name | None = Field("deepseek/deepseek-r1", description="Price sheet for the margin.")
+
+
 class ReadPricesBody(Body):
     sheet: Name = Field("anthropic/claude-sonnet-4.5", description="PROVIDER/MODEL.")
     reference_model: Name | None = None

@@ -1,0 +1,146 @@
+"""A lab's fleet against the lab's own published figures, without tuning to them.
+
+Reference: DeepSeek, "DeepSeek-V3/R1 Inference System Overview" (Open Source Week day 6, 2025-03-01;
+github.com/deepseek-ai/open-infra-index, file 202502OpenSourceWeek/
+day_6_one_more_thing_deepseekV3R1_inference_system_overview.md).
+Over 24 h from 2025-02-27 12:00: 608B input tokens (342B, 56.3%, prefix-cache hits), 168B output tokens,
+20-22 tok/s per user, mean KV length per output token 4,989; H800 nodes of 8 GPUs, 226.75 on average (278 at
+peak); 2 USD per GPU-hour -> 87,072 USD a day; 73.7k input tok/s per node in prefill (cache hits included),
+14.8k output tok/s per node in decode; prefill units EP32 / DP32 (4 nodes, 32 redundant experts), decode
+units EP144 / DP144 (18 nodes, 32 redundant experts); revenue at R1 prices 562,027 USD a day (545% margin).
+
+Inputs taken from the post: volumes, hit rate, per-user speed, pools, the 2 USD price, and the mean request
+(input:output = 608:168 and ISL + OSL/2 = 4,989 give ISL 4,383, OSL 1,211). Outputs compared: nodes, cost,
+per-node throughput, margin. Measured (2026-12, shipped calibration, H800 as H100 with 400 GB/s NVLink when
+the catalog has no H800): 314 nodes (+38%), 120,576 USD/day (+38%), 60.9k prefill (-17%) and 10.1k decode
+(-31%) tok/s per node, margin 366% (vs 545%). The bands below (within 50%) are what the test holds to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from inferonomics.catalog.hardware_catalog import get_hardware
+from inferonomics.economics.fleet import FleetPool, fleet
+from inferonomics.economics.spec import Pricing
+from inferonomics.errors import InvalidInputError, UnknownNameError
+
+
+def _h800():
+    try:
+        return get_hardware("h800")
+    except UnknownNameError:
+        # H800: an H100 SXM whose NVLink is cut to 400 GB/s (NVIDIA's export variant)
+        h = get_hardware("h100_sxm")
+        return dataclasses.replace(h, chip=dataclasses.replace(h.chip, scaleup_bandwidth_gb_s=400.0))
+
+
+@pytest.fixture(scope="module")
+def deepseek_day6():
+    return fleet(
+        "deepseek-v3",
+        _h800(),
+        prefill=FleetPool(tp=1, attention_dp=32, ep=32, redundant_experts=32),
+        decode=FleetPool(tp=1, attention_dp=144, ep=144, redundant_experts=32),
+        input_tokens_per_day=608e9,
+        output_tokens_per_day=168e9,
+        cache_hit_rate=0.563,
+        tokens_per_s_per_user=20.0,
+        isl=4383,
+        osl=1211,
+        pricing=Pricing(usd_per_chip_hour=2.0),
+        list_price="deepseek/deepseek-r1",
+    )
+
+
+def test_fleet_size_and_cost_within_half_of_deepseeks(deepseek_day6) -> None:
+    p = deepseek_day6
+    assert 226.75 / 1.5 < p.nodes < 226.75 * 1.5
+    assert 87_072 / 1.5 < p.usd_per_day < 87_072 * 1.5
+    assert 73_700 / 1.5 < p.prefill["input_tokens_per_s_per_node_incl_cache_hits"] < 73_700 * 1.5
+    assert 14_800 / 1.5 < p.decode["output_tokens_per_s_per_node"] < 14_800 * 1.5
+    assert p.decode["tokens_per_s_per_user"] >= 20.0
+
+
+def test_margin_and_revenue(deepseek_day6) -> None:
+    p = deepseek_day6
+    # revenue is the published volumes at R1 list prices: the arithmetic must match DeepSeek's
+    assert p.revenue_usd_per_day == pytest.approx(562_027, rel=0.01)
+    assert 5.45 / 2 < p.margin < 5.45 * 1.5
+    assert p.usd_per_mtok_output > p.usd_per_mtok_input > 0
+
+
+def test_fleet_rejects_what_cannot_run() -> None:
+    with pytest.raises(InvalidInputError, match="expert slots"):
+        fleet(
+            "deepseek-v3",
+            "h100_sxm",
+            prefill=FleetPool(1, 8, 8),
+            decode=FleetPool(1, 144, 144),  # 256 experts over 144 ranks need redundant ones
+            input_tokens_per_day=1e9,
+            output_tokens_per_day=1e8,
+        )
+    with pytest.raises(InvalidInputError, match="cache_hit_rate"):
+        fleet(
+            "deepseek-v3",
+            "h100_sxm",
+            prefill=FleetPool(1, 8, 8),
+            decode=FleetPool(1, 8, 8),
+            input_tokens_per_day=1e9,
+            output_tokens_per_day=1e8,
+            cache_hit_rate=1.0,
+        )
+
+
+def test_fleet_cli_and_api(run_cli) -> None:
+    r = run_cli(
+        *[
+            "fleet",
+            "-m",
+            "deepseek-v3",
+            "-H",
+            "h100_sxm",
+            "--input-tokens-per-day",
+            "1e10",
+            "--output-tokens-per-day",
+            "3e9",
+            "--prefill",
+            "8x8",
+            "--decode",
+            "16x16",
+            "--cache-hit-rate",
+            "0.5",
+            "--usd-per-chip-hour",
+            "2",
+            "--list-price",
+            "deepseek/deepseek-r1",
+        ]
+    )
+    assert r.exit_code == 0 and "USD per day" in r.output and "margin" in r.output
+    bad = run_cli(
+        *[
+            "fleet",
+            "-m",
+            "deepseek-v3",
+            "-H",
+            "h100_sxm",
+            "--input-tokens-per-day",
+            "1e10",
+            "--output-tokens-per-day",
+            "3e9",
+            "--decode",
+            "x",
+        ]
+    )
+    assert bad.exit_code == 2 and "ADPxEP" in bad.output
+    from fastapi.testclient import TestClient
+
+    from inferonomics.web.app import create_app
+
+    api = TestClient(create_app(), base_url="http://127.0.0.1")
+    body = {"usd_per_chip_hour": 2.0}  # defaults: DeepSeek's day-6 fleet on h100_sxm
+    d = api.post("/api/fleet", json=body).json()
+    assert d["nodes"] > 100 and d["margin"] > 0
+    assert api.post("/api/fleet", json={"cache_hit_rate": 1.5}).status_code in (400, 422)
