@@ -10,10 +10,24 @@ import typer
 
 from inferonomics.cli.common import console
 
+def _tp_value(value: str) -> str:
+    """Checked while the command line is parsed, so a bad --tp is named before any missing option."""
+    from inferonomics.economics.spec import parse_tp
+    from inferonomics.errors import InvalidInputError
+
+    try:
+        parse_tp(value)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--tp ")) from None
+    return value
+
+
 TpAutoOpt = Annotated[
     str,
     typer.Option(
-        "--tp", help="Tensor parallelism, or 'auto': the cheapest deployment that fits and meets the targets."
+        "--tp",
+        help="Tensor parallelism, or 'auto': the cheapest deployment that fits and meets the targets.",
+        callback=_tp_value,
     ),
 ]
 PpAutoOpt = Annotated[

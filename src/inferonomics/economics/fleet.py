@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.prices import PriceSheet
@@ -181,7 +182,7 @@ def fleet(
             f"the decode pool ({d_dep.describe()}) reaches at most {fastest:.1f} tok/s per user, below the "
             f"{tokens_per_s_per_user:g} asked; use fewer attention-DP ranks or a faster chip"
         )
-    row = pts.loc[i]
+    row = pts.iloc[int(np.flatnonzero(pts.index == i)[0])]
     out_per_s = output_tokens_per_day / SECONDS_PER_DAY
     chip_s_out = float(row["chip_s_per_output_token"])
     d_chips = out_per_s * chip_s_out

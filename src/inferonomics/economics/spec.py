@@ -228,9 +228,9 @@ class DeploymentSpec:
             raise InvalidInputError(f"pp ({self.pp}) exceeds the number of layers ({m.num_layers})")
         if self.ep is not None and self.ep > 1 and (not m.is_moe or m.num_experts % self.ep):
             raise InvalidInputError(
-                f"ep ({self.ep}) must divide the number of experts ({m.num_experts})"
+                f"moe_ep ({self.ep}) must divide the number of experts ({m.num_experts})"
                 if m.is_moe
-                else f"ep > 1 needs an MoE model; {m.name} is dense"
+                else f"moe_ep > 1 needs an MoE model; {m.name} is dense"
             )
         if isinstance(self.dp, bool) or not isinstance(self.dp, int) or self.dp < 1:
             raise InvalidInputError(f"dp must be a whole number >= 1, got {self.dp!r}")

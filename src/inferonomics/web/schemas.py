@@ -118,8 +118,8 @@ class FleetBody(Body):
 
     model: Name = "deepseek-v3"
     hardware: Name = "h100_sxm"
-    prefill: FleetPoolBody = FleetPoolBody(attention_dp=32, ep=32, redundant_experts=32)
-    decode: FleetPoolBody = FleetPoolBody(attention_dp=144, ep=144, redundant_experts=32)
+    prefill: FleetPoolBody = FleetPoolBody(tp=1, attention_dp=32, ep=32, redundant_experts=32)
+    decode: FleetPoolBody = FleetPoolBody(tp=1, attention_dp=144, ep=144, redundant_experts=32)
     input_tokens_per_day: float = Field(608e9, gt=0, le=1e16)
     output_tokens_per_day: float = Field(168e9, gt=0, le=1e16)
     cache_hit_rate: float = Field(0.563, ge=0, lt=1)
