@@ -10,6 +10,7 @@ import typer
 
 from inferonomics.cli.common import console
 
+
 def _tp_value(value: str) -> str:
     """Checked while the command line is parsed, so a bad --tp is named before any missing option."""
     from inferonomics.economics.spec import parse_tp
