@@ -117,7 +117,7 @@ class FleetBody(Body):
     """A lab's fleet: daily token volume -> nodes, cost per day, cost per M tokens, margin."""
 
     model: Name = "deepseek-v3"
-    hardware: Name = "h100_sxm"
+    hardware: Name = "h800"
     prefill: FleetPoolBody = FleetPoolBody(tp=1, attention_dp=32, ep=32, redundant_experts=32)
     decode: FleetPoolBody = FleetPoolBody(tp=1, attention_dp=144, ep=144, redundant_experts=32)
     input_tokens_per_day: float = Field(608e9, gt=0, le=1e16)
