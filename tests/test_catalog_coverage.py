@@ -119,3 +119,49 @@ def test_h800_is_h100_with_a_narrower_nvlink() -> None:
     assert h800.chip.bf16_tflops == h100.chip.bf16_tflops
     assert h800.intra_node_bandwidth_gb_s < h100.intra_node_bandwidth_gb_s / 2
     assert h800.inter_node_bandwidth_gb_s == 50.0
+
+
+# --- rental prices (issue 16, item 4) -----------------------------------------------------------------
+
+
+def test_every_system_has_a_dated_sourced_price_or_says_why_not() -> None:
+    from inferonomics.catalog.rental import NO_PUBLIC_PRICE
+
+    priced = 0
+    for system in load_catalog().systems.values():
+        r = system.rental
+        if r.has_price:
+            priced += 1
+            assert r.reference_usd_per_chip_hour is not None and r.reference_usd_per_chip_hour > 0, system.name
+            assert r.source and r.date and not r.no_public_price, system.name
+        else:
+            assert system.rental_usd_per_hour is None  # never 0
+            assert r.no_public_price not in ("", NO_PUBLIC_PRICE), f"{system.name}: say where it was looked for"
+            assert r.range_text() == NO_PUBLIC_PRICE
+    assert priced >= 17  # 5 of 27 systems had a price before this change; 17 of 34 now
+
+
+def test_reference_price_rule() -> None:
+    """Midpoint of the market on-demand range, else of the hyperscaler range (module catalog.rental)."""
+    h100 = get_hardware("h100_sxm").rental
+    assert h100.reference_usd_per_chip_hour == pytest.approx((2.0 + 3.0) / 2)
+    assert "market" in h100.rule and h100.hyperscaler_low_usd == 3.5
+    v6e = get_hardware("tpu-v6e").rental  # Google is the only seller
+    assert v6e.market_low_usd is None and v6e.reference_usd_per_chip_hour == pytest.approx(2.7)
+    assert v6e.commit_1y_usd == pytest.approx(1.89) and "hyperscaler" in v6e.rule
+    own = get_hardware("h100_sxm", {"rental_usd_per_chip_hour": 1.9})
+    assert own.rental_usd_per_hour == pytest.approx(1.9) and "own figure" in own.rental.rule
+
+
+def test_hardware_command_shows_a_missing_price_as_no_public_price(cli) -> None:
+    import json
+
+    code, out, _ = cli("hardware")
+    assert code == 0 and "no public price" in out
+    code, out, _ = cli("hardware", "--json")
+    rows = {r["system"]: r for r in json.loads(out)}
+    assert rows["h800_sxm"]["rental_usd_per_chip_hour"] is None
+    assert rows["h800_sxm"]["rental_range_usd"] == "no public price" and rows["h800_sxm"]["rental_source"]
+    assert rows["a100_sxm"]["rental_usd_per_chip_hour"] == pytest.approx(1.15)
+    code, out, _ = cli("hardware", "gb300")
+    assert code == 0 and "no public price:" in out

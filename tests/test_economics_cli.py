@@ -67,7 +67,7 @@ def test_cost_tables_and_own(cli: Any) -> None:
         ),
         (["cost", *SMALL, "--own", "--usd-per-chip-hour", "2"], "give one"),
         (["price-sheet", *SMALL, "--margin", "-1"], "margin must be > -1"),
-        (["cost", "-m", "llama-3.1-8b", "-H", "a100_sxm"], "no rental price"),
+        (["cost", "-m", "llama-3.1-8b", "-H", "h800"], "no public rental price"),
         (["cost", *SMALL, "--plot", "x.png"], "--contexts"),
         (["read-prices", "openai/gpt-9"], "unknown"),
     ],

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from inferonomics.catalog.precision import ComputeTier, Precision, get_precision
+
+if TYPE_CHECKING:
+    from inferonomics.catalog.rental import RentalPrice
 from inferonomics.errors import InvalidInputError
 
 GIB = 2**30
@@ -43,7 +46,8 @@ class Chip:
     purchase_usd: float = 0.0
     rental_usd_per_hour_low: float = 0.0
     rental_usd_per_hour_high: float = 0.0
-    """Market (neocloud) on-demand rental range per chip-hour; 0 = no figure."""
+    """Market (neocloud) on-demand rental range per chip-hour; 0 in the file = no figure (read the price
+    through `System.rental` / `catalog.rental.rental_price`, which give None, never 0)."""
     rental_date: str = ""
     rental_source: str = ""
     source: str = ""
@@ -64,6 +68,8 @@ class Chip:
     """Per chip-hour with a 1-year commitment; 0 = no figure."""
     rental_3y_usd_per_hour: float = 0.0
     """Per chip-hour with a 3-year commitment; 0 = no figure."""
+    rental_no_public_price: str = ""
+    """Why the catalog gives no rental price (where it was looked for, and when); empty when it gives one."""
     hbm_gib: float = 0.0
     """Device memory in GiB (2**30 bytes) where the vendor's figure denotes binary capacity, 0 = not stated.
     DRAM is built in binary sizes: NVIDIA's "80 GB" H100 carries 80 GiB (5 HBM3 stacks of 16 GiB) and the
@@ -149,7 +155,7 @@ class System:
     server_usd_per_chip: float = 0.0
     """Purchase price of the server per chip (chip, host, memory, NICs); 0 = use the ownership default."""
     rental_usd_per_chip_hour: float = 0.0
-    """Representative rental price per chip-hour; 0 = use the chip's rental range midpoint."""
+    """This system's own rental price per chip-hour; 0 = use the chip's ranges (`catalog.rental`)."""
     source: str = ""
     date: str = ""
     unverified: tuple[str, ...] = ()
@@ -172,12 +178,16 @@ class System:
         return self.inter_node_latency_us * 1e-6
 
     @property
-    def rental_usd_per_hour(self) -> float:
-        """Per chip-hour: the system's own figure, else the midpoint of the chip's range."""
-        if self.rental_usd_per_chip_hour > 0:
-            return self.rental_usd_per_chip_hour
-        lo, hi = self.chip.rental_usd_per_hour_low, self.chip.rental_usd_per_hour_high
-        return (lo + hi) / 2.0 if hi > 0 else lo
+    def rental(self) -> RentalPrice:
+        """Rental ranges, dates, sources and the reference price per chip-hour (`catalog.rental`)."""
+        from inferonomics.catalog.rental import rental_price
+
+        return rental_price(self)
+
+    @property
+    def rental_usd_per_hour(self) -> float | None:
+        """Reference rental price per chip-hour (`catalog.rental`'s rule); None = no public price."""
+        return self.rental.reference_usd_per_chip_hour
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

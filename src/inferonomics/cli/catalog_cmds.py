@@ -14,6 +14,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from inferonomics.catalog.rental import NO_PUBLIC_PRICE
 from inferonomics.cli.common import app, console, fmt, human_bytes, human_count, print_json, table
 from inferonomics.errors import ConfigError
 
@@ -157,7 +158,7 @@ _LIST_COLUMNS = {
     "hbm_bandwidth_tb_s": "HBM TB/s",
     "intra_node_bandwidth_gb_s": "scale-up GB/s",
     "inter_node_bandwidth_gb_s": "scale-out GB/s",
-    "rental_usd_per_chip_hour": "USD/chip-h",
+    "rental_text": "USD/chip-h",
     "n_unverified": "(?)",
 }
 
@@ -175,6 +176,25 @@ def _figure_rows(obj: Any, unverified: tuple[str, ...], skip: set[str]) -> list[
         mark = "(?) unverified" if f.name in unverified else ""
         rows.append([f.name, value if value != "" else None, mark])
     return rows
+
+
+_RENTAL_FIELDS = {
+    "rental_usd_per_hour_low",
+    "rental_usd_per_hour_high",
+    "rental_hyperscaler_usd_per_hour_low",
+    "rental_hyperscaler_usd_per_hour_high",
+    "rental_1y_usd_per_hour",
+    "rental_3y_usd_per_hour",
+    "rental_date",
+    "rental_source",
+    "rental_no_public_price",
+}
+"""Shown together in the Sources panel (reference, range, commitments, date, source), not as 0s."""
+
+
+def _rental_text(price: Any) -> str:
+    """A reference rental price for the table, or 'no public price' (never 0)."""
+    return NO_PUBLIC_PRICE if price is None or price != price else f"{price:.2f}"
 
 
 @app.command("hardware")
@@ -196,7 +216,10 @@ def hardware_cmd(
         if json_:
             print_json(_records(df))
             return
-        df = df.assign(n_unverified=[len(u.split(", ")) if u else 0 for u in df["unverified"]])
+        df = df.assign(
+            n_unverified=[len(u.split(", ")) if u else 0 for u in df["unverified"]],
+            rental_text=[_rental_text(p) for p in df["rental_usd_per_chip_hour"]],
+        )
         console.print(
             _df_table(
                 f"Hardware systems ({len(df)}); figures per chip, network per chip per direction",
@@ -206,7 +229,9 @@ def hardware_cmd(
         )
         console.print(
             "(?) = number of figures from secondary sources; `inferonomics hardware NAME` shows them "
-            "with sources. 0 = no published figure."
+            "with sources. 0 = no published figure. USD/chip-h: the reference rental price (midpoint of the "
+            "market on-demand range, else of the hyperscaler range; `inferonomics hardware NAME` gives the range, "
+            "date and source)."
         )
         return
     system = get_hardware(name, overrides, file)
@@ -216,6 +241,7 @@ def hardware_cmd(
                 **system.to_dict(),
                 "unverified_all": unverified_fields(system),
                 "rental_usd_per_chip_hour_effective": system.rental_usd_per_hour,
+                "rental": system.rental.to_dict(),
             }
         )
         return
@@ -224,19 +250,31 @@ def hardware_cmd(
         table(
             f"Chip {chip.name} ({chip.full_name or chip.vendor})",
             ["figure", "value", ""],
-            _figure_rows(chip, chip.unverified, {"name", "source", "date", "notes", "rental_source"}),
+            _figure_rows(chip, chip.unverified, {"name", "source", "date", "notes", *_RENTAL_FIELDS}),
         )
     )
     console.print(
         table(
             f"System {system.name}",
             ["figure", "value", ""],
-            _figure_rows(system, system.unverified, {"name", "chip", "source", "date", "notes"}),
+            _figure_rows(
+                system, system.unverified, {"name", "chip", "source", "date", "notes", "rental_usd_per_chip_hour"}
+            ),
         )
     )
     lines = [f"[bold]chip source[/] ({chip.date}): {chip.source}"]
-    if chip.rental_source:
-        lines.append(f"[bold]rental source[/] ({chip.rental_date}): {chip.rental_source}")
+    rental = system.rental
+    if rental.has_price:
+        lines.append(
+            f"[bold]rental[/] {rental.reference_usd_per_chip_hour:.2f} USD/chip-h ({rental.rule}); range "
+            f"{rental.range_text()}"
+            + "".join(
+                f"; {k} {v:.2f}" for k, v in (("1-year", rental.commit_1y_usd), ("3-year", rental.commit_3y_usd)) if v
+            )
+            + f" ({rental.date}): {rental.source}"
+        )
+    else:
+        lines.append(f"[bold]rental[/] {NO_PUBLIC_PRICE}: {rental.no_public_price}")
     lines.append(f"[bold]system source[/] ({system.date}): {system.source}")
     lines += [f"[bold]note[/]: {n}" for n in (chip.notes, system.notes) if n]
     console.print(Panel("\n".join(lines), title="Sources", title_align="left"))

@@ -164,13 +164,14 @@ def rent_cost(system: System, usd_per_chip_hour: float | None = None) -> ChipHou
             raise InvalidInputError(f"usd_per_chip_hour must be a rental price > 0, got {usd_per_chip_hour!r}")
         source = "given"
     else:
-        price = system.rental_usd_per_hour
-        source = system.chip.rental_source or "catalog"
-        if price <= 0:
+        rental = system.rental
+        source = f"{rental.source or 'catalog'} ({rental.date}; {rental.rule})"
+        if rental.reference_usd_per_chip_hour is None:
             raise InvalidInputError(
-                f"the catalog has no rental price for {system.name}; give one (usd_per_chip_hour / "
-                "--usd-per-chip-hour) or price ownership (--own)"
+                f"the catalog has no public rental price for {system.name} ({rental.no_public_price}); give one "
+                "(usd_per_chip_hour / --usd-per-chip-hour) or price ownership (--own)"
             )
+        price = rental.reference_usd_per_chip_hour
     return ChipHourCost(
         usd_per_chip_hour=price,
         acquisition="rent",

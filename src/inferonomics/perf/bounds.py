@@ -128,7 +128,8 @@ def floors(
     w = precision or model.native_precision
     kv = kv_precision or ("fp8" if get_precision(w).bytes_per_value <= 1 else "bf16")
     chip = system.chip
-    price = usd_per_chip_hour if usd_per_chip_hour is not None else system.rental_usd_per_hour
+    catalog_price = system.rental_usd_per_hour  # None: no public price (costs are then not given)
+    price = usd_per_chip_hour if usd_per_chip_hour is not None else (catalog_price or 0.0)
     if price < 0:
         raise InvalidInputError(f"usd_per_chip_hour must be >= 0, got {price}")
     total_weights = model.weight_bytes(w)
@@ -183,5 +184,7 @@ def kv_read_cost_usd_per_mtok(
 ) -> Any:
     """USD per million output tokens spent only on reading each token's KV cache (Erdil's long-context floor)."""
     price = usd_per_chip_hour if usd_per_chip_hour is not None else system.rental_usd_per_hour
+    if price is None:
+        raise InvalidInputError(f"no public rental price for {system.name}; give usd_per_chip_hour")
     kv = np.asarray(model.kv_bytes(context_tokens, kv_precision))
     return kv / system.chip.hbm_bandwidth_bytes_per_s * price / 3600.0 * 1e6

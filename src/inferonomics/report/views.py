@@ -140,7 +140,7 @@ def floors_view(
 ) -> dict[str, Any]:
     from inferonomics.perf.bounds import floors
 
-    if usd_per_chip_hour is None and not system.rental_usd_per_hour > 0:
+    if usd_per_chip_hour is None and system.rental_usd_per_hour is None:
         raise InvalidInputError(
             f"the catalog has no rental price for {system.name}; give usd_per_chip_hour for the cost floor"
         )
