@@ -211,13 +211,13 @@ def test_validate_reads_models_missing_from_the_catalog_from_a_configs_folder(
 
 
 def test_floor_without_a_price_gives_no_usd_figure(run_cli) -> None:
-    r = run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu_v5e", "--json")
+    r = run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu7x", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["cost_floor"]["usd_per_mtok"] is None and d["cost_floor"]["chip_s_per_token"] > 0
     assert d["single_user_to_batched_cost_ratio"] > 1 and "no rental price" in d["notes"][0]
     priced = json.loads(
-        run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu_v5e", "--usd-per-chip-hour", "1.2", "--json").stdout
+        run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu7x", "--usd-per-chip-hour", "1.2", "--json").stdout
     )
     assert priced["cost_floor"]["usd_per_mtok"] > 0 and priced["notes"] == []
-    assert run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu_v5e").exit_code == 0
+    assert run_cli("floor", "-m", "llama-3.1-8b", "-H", "tpu7x").exit_code == 0

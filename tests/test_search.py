@@ -236,7 +236,7 @@ def test_what_binds(result: Any, targets: Targets, binds: list[str], words: str)
 
 
 def test_unpriced_hardware_falls_back_to_throughput() -> None:
-    space = SearchSpace(hardware=("l40s",), batch_sizes=(1, 8, 64), modes=("agg",))
+    space = SearchSpace(hardware=("h20",), batch_sizes=(1, 8, 64), modes=("agg",))
     res = search(SearchRequest(MODEL, isl=ISL, osl=OSL, rate_per_s=2, ttft_s=2, tpot_s=0.1, space=space, recheck=0))
     assert res.objective == "throughput" and res.best is not None
     assert any("no rental price" in n for n in res.notes)
@@ -250,7 +250,7 @@ def test_unpriced_hardware_falls_back_to_throughput() -> None:
             tpot_s=0.1,
             space=space,
             recheck=0,
-            usd_per_chip_hour={"l40s": 1.0},
+            usd_per_chip_hour={"h20": 1.0},
         )
     )
     assert priced.objective == "usd" and priced.best["usd_per_chip_hour"] == 1.0
