@@ -165,3 +165,36 @@ def test_hardware_command_shows_a_missing_price_as_no_public_price(cli) -> None:
     assert rows["a100_sxm"]["rental_usd_per_chip_hour"] == pytest.approx(1.15)
     code, out, _ = cli("hardware", "gb300")
     assert code == 0 and "no public price:" in out
+
+
+# --- the model catalog's sources file (design notes, item 5) -------------------------------------------
+
+
+def _build_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_model_catalog.py"
+    spec = importlib.util.spec_from_file_location("build_model_catalog", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_model_sources_are_validated(tmp_path) -> None:
+    build = _build_script()
+    sources = build.load_sources(build.DEFAULT_SOURCES)
+    assert {"llama-2-70b", "gpt-j-6b", "qwen3-30b-a3b-instruct-2507"} <= set(sources.entries)
+    bad = tmp_path / "sources.toml"
+    bad.write_text('[entries.x]\nname = "X"\ndate = "2026"\nconfig = "a/b"\nconfgi = 1\n')
+    with pytest.raises(SystemExit, match="entries.x.confgi"):
+        build.load_sources(bad)
+    bad.write_text('[entries.x]\nname = "X"\ndate = "2026"\nconfig = "a/b"\nlike = "y"\n')
+    with pytest.raises(SystemExit, match="exactly one of config, like or spec"):
+        build.load_sources(bad)

@@ -182,6 +182,14 @@ def _coerce(key: str, raw: Any, where: str) -> Any:
     return raw
 
 
+def coerce_field(key: str, raw: Any, where: str) -> Any:
+    """A TOML value for ModelSpec field `key`, checked and converted (per-layer patterns expanded);
+    `ConfigError` naming `where` and the field."""
+    if key not in _FIELDS or key in ("name", "extra"):
+        raise ConfigError(f"{where}: {key!r} is not a ModelSpec field that a catalog sets")
+    return _coerce(key, raw, where)
+
+
 def _check_keys(table: Mapping[str, Any], where: str) -> None:
     import difflib
 
@@ -403,6 +411,7 @@ def list_models(catalog: ModelCatalog | None = None, include_variants: bool = Tr
 __all__ = [
     "ModelCatalog",
     "builtin_catalog",
+    "coerce_field",
     "compress_pattern",
     "expand_pattern",
     "get_model",
