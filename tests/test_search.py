@@ -67,6 +67,8 @@ def _dep(row: pd.Series, prefill: bool = False) -> Deployment:
         weight_precision=row["precision"],
         kv_precision=row["kv_precision"],
         backend=row["engine"],
+        speculative_tokens=int(row["speculative_tokens"]),
+        acceptance_rate=SearchSpace().acceptance_for(get_model(MODEL)) if row["speculative_tokens"] else 0.0,
     )
 
 

@@ -108,7 +108,10 @@ def search_cmd(
     spec_tokens: Annotated[
         ListOpt, typer.Option("--spec-tokens", help="Speculative draft tokens to try besides off.")
     ] = None,
-    acceptance: Annotated[float, typer.Option("--acceptance", help="Assumed draft acceptance rate.")] = 0.7,
+    acceptance: Annotated[
+        float | None,
+        typer.Option("--acceptance", help="Draft acceptance rate (default: the model's cited MTP / EAGLE-3 figure)."),
+    ] = None,
     usd_per_chip_hour: Annotated[
         ListOpt, typer.Option("--usd-per-chip-hour", help="Your price, NAME=USD per chip-hour (repeatable).")
     ] = None,

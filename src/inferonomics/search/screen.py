@@ -153,7 +153,7 @@ def build_deployment(inputs: ScreenInputs, c: Candidate, replicas: int = 1) -> D
         backend=c.engine,  # type: ignore[arg-type]
         replicas=replicas,
         speculative_tokens=c.speculative_tokens,
-        acceptance_rate=inputs.space.acceptance_rate if c.speculative_tokens else 0.0,
+        acceptance_rate=inputs.space.acceptance_for(inputs.model) if c.speculative_tokens else 0.0,
     )
 
 

@@ -62,9 +62,11 @@ class SearchSpace:
     chunk_tokens: tuple[int, ...] = (0,)
     """Prefill chunk sizes (tokens per iteration); 0 = the engine's calibrated default."""
     speculative_tokens: tuple[int, ...] = ()
-    """Draft tokens per step to try besides 0 (off); empty = the model's MTP heads if it ships any."""
-    acceptance_rate: float = 0.7
-    """Assumed acceptance per draft token (an assumption: measure it on your workload)."""
+    """Draft tokens per step to try besides 0 (off); empty = the model's default speculation
+    (`economics.levers.default_speculation`: its MTP heads, else an EAGLE-3 draft head)."""
+    acceptance_rate: float | None = None
+    """Acceptance per draft token; None = the cited default of the model's speculation (0.85 for MTP heads,
+    DeepSeek-V3 report sec. 5.4.3; 0.66 for an EAGLE-3 head). An assumption: measure it on your workload."""
     modes: tuple[str, ...] = MODES
     disagg_groups: int = 3
     """Disaggregated pools are built for this many leading (hardware, formats, engine) groups."""
@@ -81,7 +83,7 @@ class SearchSpace:
             raise InvalidInputError(f"chunk_tokens must be whole numbers >= 0 (0 = default), got {self.chunk_tokens}")
         if any(k < 1 for k in self.speculative_tokens):
             raise InvalidInputError(f"speculative_tokens must be >= 1, got {self.speculative_tokens}")
-        if not 0.0 <= self.acceptance_rate < 1.0:
+        if self.acceptance_rate is not None and not 0.0 <= self.acceptance_rate < 1.0:
             raise InvalidInputError(f"acceptance_rate must be in [0, 1), got {self.acceptance_rate}")
         if self.max_chips_per_instance < 1:
             raise InvalidInputError("max_chips_per_instance must be >= 1")
@@ -99,6 +101,14 @@ class SearchSpace:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def acceptance_for(self, model: ModelSpec) -> float:
+        """The acceptance per draft token used for `model` (the given one, else the model's cited default)."""
+        if self.acceptance_rate is not None:
+            return self.acceptance_rate
+        from inferonomics.economics.levers import default_speculation
+
+        return default_speculation(model).acceptance_rate
 
 
 @dataclass(frozen=True, order=True)
@@ -193,9 +203,12 @@ def engines_for(system: System, space: SearchSpace) -> tuple[str, ...]:
 
 
 def speculative_options(model: ModelSpec, space: SearchSpace) -> list[int]:
+    """0 (off) and the draft lengths to try: the space's, else the model's default speculation."""
+    from inferonomics.economics.levers import default_speculation
+
     if space.speculative_tokens:
         return [0, *sorted(set(space.speculative_tokens))]
-    return [0, model.mtp_layers] if model.mtp_layers > 0 else [0]
+    return [0, default_speculation(model).tokens]
 
 
 def parallelisms(model: ModelSpec, system: System, space: SearchSpace) -> Iterator[tuple[int, int, int, int]]:
