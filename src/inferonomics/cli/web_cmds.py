@@ -79,7 +79,8 @@ def report_cmd(
     osl: Annotated[int, typer.Option("--osl", min=1, help="Output tokens per request.")] = 1024,
     concurrency: Annotated[float, typer.Option("--concurrency", "-c", min=1, help="Concurrent users.")] = 16.0,
     tp: Annotated[
-        int | None, typer.Option("--tp", min=1, help="Tensor parallelism (default: fewest chips that fit).")
+        int | None,
+        typer.Option("--tp", min=1, help="Tensor parallelism (default: auto, the cheapest deployment that fits)."),
     ] = None,
     pp: Annotated[int, typer.Option("--pp", min=1, help="Pipeline stages.")] = 1,
     ep: Annotated[int, typer.Option("--ep", min=1, help="Expert parallelism (MoE).")] = 1,
