@@ -111,9 +111,31 @@ def test_partial_run_on_wall_budget_is_marked_and_keeps_every_request() -> None:
     s = res.summary
     assert res.partial and s["partial"] and "wall-time budget" in s["stop_reason"]
     assert len(res.requests) == len(wl)
-    assert s["incomplete"] > 0 and s["completed"] + s["rejected"] + s["incomplete"] == len(wl)
-    inc = res.requests[res.requests.status == "incomplete"]
+    assert s["incomplete"] + s["not_issued"] > 0
+    assert s["completed"] + s["rejected"] + s["incomplete"] + s["not_issued"] == len(wl) == s["requests"]
+    inc = res.requests[res.requests.status.isin(["incomplete", "not_issued"])]
     assert inc.reason.str.contains("run stopped early").all()
+
+
+def test_partial_closed_loop_counts_the_requests_it_never_sent() -> None:
+    """Issue #17 item 4: a closed loop stopped by its budget reported only the requests it had issued."""
+    wl = ClosedLoop(50, Fixed(200), Fixed(2_000), 2_000)
+    res = Simulation(FakeStepTimeModel(), wl, limits=RunLimits(max_sim_time_s=30.0)).run()
+    s = res.summary
+    assert res.partial and s["requests"] == 2_000 == len(res.requests)
+    assert s["issued"] == s["completed"] + s["rejected"] + s["incomplete"] < 2_000
+    assert s["not_issued"] == 2_000 - s["issued"] > 0
+    never = res.requests[res.requests.status == "not_issued"]
+    assert never.reason.str.startswith("not issued: run stopped early").all() and never.arrival_s.isna().all()
+    assert s["completed"] / s["requests"] < 0.5  # the completed share is of the whole workload
+
+
+def test_partial_sessions_count_every_turn() -> None:
+    wl = Sessions(5.0, 400, Fixed(4), Fixed(300), Fixed(200), 5.0)
+    full = Simulation(FakeStepTimeModel(), wl).run()
+    part = Simulation(FakeStepTimeModel(), wl, limits=RunLimits(max_wall_s=1e-6)).run()
+    assert part.partial and len(part.requests) == len(full.requests) == 1_600
+    assert part.summary["not_issued"] > 0
 
 
 def test_partial_run_on_simulated_time_limit() -> None:

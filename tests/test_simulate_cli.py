@@ -132,7 +132,7 @@ def test_partial_run_is_marked(cli: Any) -> None:
     assert code == 0, err
     s = json.loads(out)
     assert s["partial"] and "wall-time" in s["stop_reason"] and s["incomplete"] > 0
-    assert s["completed"] + s["rejected"] + s["incomplete"] == 5000
+    assert s["completed"] + s["rejected"] + s["incomplete"] + s["not_issued"] == 5000 == s["requests"]
 
 
 def test_disaggregated_and_azure_trace(cli: Any) -> None:

@@ -243,8 +243,8 @@ def _print_summary(s: dict[str, Any], res: Any) -> None:
     slo_txt = ", ".join(f"{k.split('_')[0].upper()} <= {v:g} ms" for k, v in slo.items() if v is not None) or "none"
     rows = [
         [
-            "requests (completed / rejected / incomplete)",
-            f"{s['completed']:,} / {s['rejected']:,} / {s['incomplete']:,}",
+            "requests (completed / rejected / incomplete / not issued)",
+            f"{s['completed']:,} / {s['rejected']:,} / {s['incomplete']:,} / {s['not_issued']:,}",
         ],
         ["throughput, requests/s", s["throughput_rps"]],
         [f"goodput, requests/s (SLO: {slo_txt})", s["goodput_rps"]],

@@ -228,7 +228,8 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
     iterations["kv_occupancy"] = iterations["kv_used_blocks"] / iterations["replica"].map(total_blocks)
     # makespan: first arrival to the last thing that happened
     ended = np.isfinite(finish)
-    t_start = float(arrival.min()) if n else 0.0
+    sent = np.isfinite(arrival)
+    t_start = float(arrival[sent].min()) if sent.any() else 0.0
     t_end = float(np.nanmax(finish[ended]) + lat) if ended.any() else run.now
     if len(iterations):
         t_end = max(t_end, float((iterations.start_s + iterations.duration_s).max()))
@@ -291,6 +292,8 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
         "completed": n_done,
         "rejected": int(rejected.sum()),
         "incomplete": int((status == "incomplete").sum()),
+        "not_issued": int((status == "not_issued").sum()),
+        "issued": int(n - (status == "not_issued").sum()),
         "partial": run.partial,
         "stop_reason": run.stop_reason,
         "rejected_by_reason": dict(Counter(_reason_kind(r.reason) for r in reqs if r.status == "rejected")),

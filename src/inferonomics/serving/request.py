@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 PENDING, RUNNING, COMPLETED, REJECTED, INCOMPLETE = "pending", "running", "completed", "rejected", "incomplete"
+NOT_ISSUED = "not_issued"
+"""A partial run stopped before sending the request."""
 
 
 class Request:

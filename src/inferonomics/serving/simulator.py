@@ -21,7 +21,7 @@ from inferonomics.errors import InvalidInputError
 from inferonomics.serving.config import SLO, ClusterConfig, EngineConfig, RunLimits
 from inferonomics.serving.metrics import SimResult, build_result
 from inferonomics.serving.replica import Replica, draw_verify_steps
-from inferonomics.serving.request import INCOMPLETE, REJECTED, Request
+from inferonomics.serving.request import INCOMPLETE, NOT_ISSUED, REJECTED, Request
 from inferonomics.serving.router import ROUTERS, LeastOutstanding
 from inferonomics.serving.timing import StepTimes
 from inferonomics.serving.workload import ClosedLoop, SessionPlan, Sessions, StaticWorkload
@@ -366,12 +366,8 @@ class _Run:
                         progress(min(1.0, self.ended / max(total, 1)))
                     else:
                         progress(min(1.0, self.ended / max(expected, 1)))
-        # anything that has not ended is incomplete (a partial run) and says why
-        if self.partial and i_arr < n_arr and not isinstance(wl, Sessions):
-            for i in range(i_arr, n_arr):
-                req = self._new_request(
-                    arr_t[i] - lat, arr_in[i], arr_out[i], arr_keys[i] if arr_keys is not None else None
-                )
+        # anything that has not ended is incomplete (a partial run) and says why; what was never sent
+        # is listed too (not issued), so a partial run accounts for every request of the workload
         for req in self.requests:
             if req.status not in ("completed", "rejected"):
                 req.status = INCOMPLETE
@@ -380,6 +376,8 @@ class _Run:
                     if self.partial
                     else "never scheduled: no replica could make progress (simulator bug)"
                 )
+        if self.partial:
+            self._list_not_issued(i_arr, arr_t, arr_in, arr_out, arr_keys)
         if not self.partial:
             for rep in self.replicas:
                 rep.check_drained()
@@ -387,6 +385,41 @@ class _Run:
             progress(1.0)
         wall = time.perf_counter() - wall0
         return build_result(self, wall)
+
+    def _list_not_issued(self, i_arr: int, arr_t: list[Any], arr_in: list[Any], arr_out: list[Any], keys: Any) -> None:
+        """Requests of the workload a partial run never sent: status `not_issued`, arrival NaN for the
+        closed loop and sessions (their send time depends on replies that never came)."""
+        why = f"not issued: run stopped early: {self.stop_reason}"
+        lat = self.lat
+        added: list[Request] = []
+        wl = self.sim.workload
+        if isinstance(wl, StaticWorkload):
+            for i in range(i_arr, len(arr_t)):
+                added.append(
+                    self._new_request(arr_t[i] - lat, arr_in[i], arr_out[i], keys[i] if keys is not None else None)
+                )
+        elif isinstance(wl, ClosedLoop):
+            for _ in range(self.issued, wl.num_requests):
+                p = int(wl.isl.sample(self.rng, 1)[0])
+                o = int(wl.osl.sample(self.rng, 1)[0])
+                added.append(self._new_request(math.nan, p, o, None))
+        elif isinstance(wl, Sessions):
+            last: dict[int, Request] = {}
+            for r in self.requests:
+                if r.session >= 0 and (r.session not in last or r.turn > last[r.session].turn):
+                    last[r.session] = r
+            for plan in self.plans:
+                prev = last.get(plan.session)
+                if prev is not None and prev.status == REJECTED:
+                    continue  # a rejected turn ends its session, as in a complete run
+                first = 0 if prev is None else prev.turn + 1
+                for turn in range(first, len(plan.user)):
+                    prompt, out, k = wl.turn_request(plan, turn)
+                    t = plan.start_s if prev is None and turn == 0 else math.nan
+                    added.append(self._new_request(t, prompt, out, k, session=plan.session, turn=turn))
+        for req in added:
+            req.status = NOT_ISSUED
+            req.reason = why
 
     def _over_budget(self, wall0: float) -> str:
         limits = self.sim.limits
