@@ -8,6 +8,13 @@ import typer
 from rich.panel import Panel
 
 from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.cli.engine_options import (
+    BlockSize,
+    GpuMemoryUtilization,
+    MaxNumBatchedTokens,
+    MaxNumSeqs,
+    engine_args_from,
+)
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -82,6 +89,10 @@ def predict_cmd(
     ] = None,
     speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
     acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
+    gpu_memory_utilization: GpuMemoryUtilization = None,
+    max_num_seqs: MaxNumSeqs = None,
+    max_num_batched_tokens: MaxNumBatchedTokens = None,
+    block_size: BlockSize = None,
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -110,6 +121,7 @@ def predict_cmd(
         isl=isl,
         osl=osl,
         concurrency=concurrency,
+        engine_args=engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
     )
     if mode == "disagg":
         if concurrency is None:
@@ -137,11 +149,19 @@ def predict_cmd(
         r = resolve(model, hardware, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp, dp=dp, **common)
         pred = predict_deployment(r.deployment, isl, osl, concurrency, max_throughput=max_throughput)
     d = {**pred.to_dict(), "resolution_note": r.note}
+    plan = None
+    if mode != "disagg":
+        from inferonomics.perf.memory import memory_plan
+
+        plan = memory_plan(r.deployment)
+        d["memory_plan"] = plan.to_dict()
     if json_:
         print_json(d)
         return
     console.print(Panel.fit(pred.deployment.describe(), title="deployment"))
     print_note(r)
+    if plan is not None:
+        console.print(f"memory plan: {plan.log_line()}")
     console.print(
         table(
             "prediction",

@@ -9,6 +9,13 @@ import typer
 from rich.panel import Panel
 
 from inferonomics.cli.common import app, console, err_console, fmt, print_json, table
+from inferonomics.cli.engine_options import (
+    BlockSize,
+    GpuMemoryUtilization,
+    MaxNumBatchedTokens,
+    MaxNumSeqs,
+    engine_args_from,
+)
 from inferonomics.errors import InvalidInputError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
@@ -123,6 +130,10 @@ def search_cmd(
     workers: Annotated[int, typer.Option("--workers", help="Local processes (or Ray CPUs for a local Ray).")] = 1,
     out: Annotated[Path | None, typer.Option("--out", help="Write every screened row to this Parquet file.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip deployments already in --out.")] = False,
+    gpu_memory_utilization: GpuMemoryUtilization = None,
+    max_num_seqs: MaxNumSeqs = None,
+    max_num_batched_tokens: MaxNumBatchedTokens = None,
+    block_size: BlockSize = None,
     json_: JsonOpt = False,
 ) -> None:
     """Find the cheapest deployment that serves the traffic within the TTFT/TPOT targets."""
@@ -147,6 +158,7 @@ def search_cmd(
         "max_chips_per_instance": max_chips_per_instance,
         "acceptance_rate": acceptance,
         "speculative_tokens": _ints(spec_tokens, "--spec-tokens"),
+        "engine_args": engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
     }
     if mode:
         space_kwargs["modes"] = _names(mode)

@@ -12,6 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from inferonomics.cli.common import app, console, err_console, print_json, table
+from inferonomics.cli.engine_options import (
+    BlockSize,
+    GpuMemoryUtilization,
+    MaxNumBatchedTokens,
+    MaxNumSeqs,
+    engine_args_from,
+)
 from inferonomics.errors import InvalidInputError
 
 
@@ -55,9 +62,10 @@ def simulate_cmd(
     think_s: Annotated[float, typer.Option(help="Mean think time between turns, s.")] = 5.0,
     # engine --------------------------------------------------------------------------------------
     scheduler: Annotated[str, typer.Option(help="vllm, orca, sarathi or sglang.")] = "vllm",
-    max_batch_size: Annotated[int | None, typer.Option(help="Most requests running per replica.")] = None,
-    max_tokens_per_iter: Annotated[int | None, typer.Option(help="Token budget of one iteration.")] = None,
-    block_size: Annotated[int, typer.Option(help="KV block size, tokens.")] = 16,
+    gpu_memory_utilization: GpuMemoryUtilization = None,
+    max_num_seqs: MaxNumSeqs = None,
+    max_num_batched_tokens: MaxNumBatchedTokens = None,
+    block_size: BlockSize = None,
     prefix_cache: Annotated[
         bool | None, typer.Option("--prefix-cache/--no-prefix-cache", help="Prefix caching (default: the scheduler's).")
     ] = None,
@@ -160,6 +168,7 @@ def simulate_cmd(
         backend=backend,
         speculative_tokens=spec_tokens,
         acceptance_rate=acceptance_rate,
+        engine_args=engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
     )
     tiers = tuple(
         t
@@ -171,9 +180,6 @@ def simulate_cmd(
     )
     engine = EngineConfig(
         scheduler=scheduler,  # type: ignore[arg-type]
-        max_batch_size=max_batch_size,
-        max_tokens_per_iter=max_tokens_per_iter,
-        block_size_tokens=block_size,
         prefix_cache=prefix_cache,
         preemption=preemption,  # type: ignore[arg-type]
         kv_tiers=tiers,

@@ -43,6 +43,7 @@ from inferonomics.economics.ownership import (
 from inferonomics.errors import DoesNotFitError, InferonomicsError, InvalidInputError
 from inferonomics.perf import Deployment, StepTimeModel, make_deployment, max_sequences
 from inferonomics.perf.calibration import Calibration
+from inferonomics.perf.engines import EngineArgs
 from inferonomics.perf.predict import DisaggSpec
 
 Objective = Literal["cost", "latency"]
@@ -206,6 +207,8 @@ class DeploymentSpec:
     mode: Literal["agg", "disagg"] = "agg"
     prefill: Pool | None = None
     decode: Pool | None = None
+    engine_args: EngineArgs | None = None
+    """The engine's knobs (memory fraction, max sequences, token budget, block size); None = its defaults."""
 
     def __post_init__(self) -> None:
         from inferonomics.catalog.hardware import with_overrides
@@ -274,6 +277,7 @@ class DeploymentSpec:
             backend=self.backend,
             speculative_tokens=self.speculative_tokens,
             acceptance_rate=self.acceptance_rate,
+            engine_args=self.engine_args,
         )
 
     def candidates(self, workload: Workload, calibration: Calibration | None = None) -> list[Deployment]:
@@ -301,7 +305,9 @@ class DeploymentSpec:
                 continue
             if self.attention_dp is not None and d.attention_dp != self.attention_dp:
                 continue
-            keep.append(d.with_(expert_precision=self.expert_precision) if self.expert_precision else d)
+            if self.expert_precision:
+                d = d.with_(expert_precision=self.expert_precision)
+            keep.append(d.with_(engine_args=self.engine_args) if self.engine_args else d)
         return keep
 
     def _no_fit(self, workload: Workload) -> DoesNotFitError:

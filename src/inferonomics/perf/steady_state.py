@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from inferonomics.perf.deployment import BACKENDS
+from inferonomics.perf.engines import engine_policy
 from inferonomics.perf.memory import kv_bytes_per_sequence_per_chip
 from inferonomics.perf.step import StepTimeModel
 
@@ -73,7 +75,15 @@ class SteadyState:
         return np.minimum(low, high), np.maximum(low, high)
 
 
-MIXED_BATCH_BACKENDS = ("trtllm", "vllm")
+MIXED_BATCH_BACKENDS = tuple(name for name in BACKENDS if engine_policy(name).mixed)
+"""Engines whose iterations mix prefill chunks with decodes (the one engine table, `perf/engines.py`)."""
+
+
+def _token_budget(stm: StepTimeModel) -> float:
+    """Prefill tokens per iteration: the deployment's `max_num_batched_tokens` if given, else the fitted one."""
+    return float(stm.deployment.engine_args.max_num_batched_tokens or stm.engine.prefill_token_budget)
+
+
 """Engines whose prefill iterations also carry the running decode steps (SGLang's default does not)."""
 
 
@@ -99,7 +109,7 @@ def _loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> _Loop:
         np.asarray(isl, dtype=np.float64),
         np.asarray(osl, dtype=np.float64),
     )
-    budget = stm.engine.prefill_token_budget * dep.attention_dp
+    budget = _token_budget(stm) * dep.attention_dp
     in_flight = np.minimum(c, _max_in_flight(stm, i + o))
     decode_iters = np.maximum(o - 1.0, 0.0) / dep.tokens_per_step
     full_group = np.clip(np.floor(budget / i), 1.0, in_flight)
@@ -217,7 +227,10 @@ def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.nd
     dep = stm.deployment
     per_seq_per_chip = kv_bytes_per_sequence_per_chip(dep, tokens_per_sequence)
     free_per_chip = stm.kv_free_bytes / dep.chips_per_replica
-    return np.maximum(np.floor(free_per_chip / np.maximum(per_seq_per_chip, 1e-9)) * dep.attention_dp, 1.0)
+    held = np.floor(free_per_chip / np.maximum(per_seq_per_chip, 1e-9)) * dep.attention_dp
+    if dep.engine_args.max_num_seqs:  # the engine's `max_num_seqs`, when the user sets it
+        held = np.minimum(held, dep.engine_args.max_num_seqs * dep.attention_dp)
+    return np.maximum(held, 1.0)
 
 
 def disaggregated(
@@ -253,7 +266,7 @@ def disaggregated(
     tps = dep_d.tokens_per_step
     ctx = i + o / 2.0
     decode_steps = np.maximum(o - 1.0, 0.0) / tps
-    budget = prefill.engine.prefill_token_budget * prefill.deployment.attention_dp
+    budget = _token_budget(prefill) * prefill.deployment.attention_dp
     g_max = np.maximum(np.floor(budget / i), 1.0)
 
     def batch_s(g: np.ndarray) -> np.ndarray:

@@ -154,6 +154,7 @@ def build_deployment(inputs: ScreenInputs, c: Candidate, replicas: int = 1) -> D
         replicas=replicas,
         speculative_tokens=c.speculative_tokens,
         acceptance_rate=inputs.space.acceptance_for(inputs.model) if c.speculative_tokens else 0.0,
+        engine_args=inputs.space.engine_args,
     )
 
 

@@ -17,6 +17,7 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.precision import get_precision
 from inferonomics.errors import InvalidInputError
 from inferonomics.perf import BACKENDS
+from inferonomics.perf.engines import EngineArgs
 
 MODES: tuple[str, ...] = ("agg", "disagg")
 
@@ -67,6 +68,8 @@ class SearchSpace:
     acceptance_rate: float | None = None
     """Acceptance per draft token; None = the cited default of the model's speculation (0.85 for MTP heads,
     DeepSeek-V3 report sec. 5.4.3; 0.66 for an EAGLE-3 head). An assumption: measure it on your workload."""
+    engine_args: EngineArgs = EngineArgs()
+    """Engine knobs every candidate runs with (memory fraction, max sequences, token budget, block size)."""
     modes: tuple[str, ...] = MODES
     disagg_groups: int = 3
     """Disaggregated pools are built for this many leading (hardware, formats, engine) groups."""

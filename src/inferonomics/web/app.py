@@ -407,6 +407,7 @@ def _resolved(b: S.DeploymentBody) -> Any:
         kv_precision=kv,
         expert_precision=experts,
         backend=b.backend,
+        engine_args=b.engine_args(),
     )
     speed = getattr(b, "min_tokens_per_s_per_user", None)
     return spec.resolve(Workload(b.isl, b.osl, concurrency, min_tokens_per_s_per_user=speed))
@@ -438,6 +439,7 @@ def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
             mode="disagg",
             prefill=pool(b.prefill),
             decode=pool(b.decode),
+            engine_args=b.engine_args(),
         )
         .resolve(Workload(b.isl, b.osl, b.concurrency))
         .disagg

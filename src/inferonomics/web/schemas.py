@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from inferonomics.perf.engines import EngineArgs
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
 Backend = Literal["vllm", "trtllm", "sglang"]
 
@@ -48,6 +50,17 @@ class DeploymentBody(Workload):
     kv_precision: Name | None = Field(None, description="KV-cache format; null = by weight format.")
     expert_precision: Name | None = Field(None, description="MoE: routed experts' format; null = as the weights.")
     backend: Backend = "vllm"
+    gpu_memory_utilization: float | None = Field(
+        None, gt=0, le=1, description="Engine memory fraction (vLLM/SGLang/TensorRT-LLM); null = the engine's."
+    )
+    max_num_seqs: int | None = Field(None, ge=1, le=100_000, description="Most running requests; null = engine's.")
+    max_num_batched_tokens: int | None = Field(
+        None, ge=1, le=10_000_000, description="Tokens per iteration; null = the engine's."
+    )
+    block_size: int | None = Field(None, ge=1, le=1024, description="KV block size, tokens; null = the engine's.")
+
+    def engine_args(self) -> EngineArgs:
+        return EngineArgs(self.gpu_memory_utilization, self.max_num_seqs, self.max_num_batched_tokens, self.block_size)
 
 
 class PoolBody(Body):
