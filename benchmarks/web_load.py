@@ -123,6 +123,36 @@ HEAVY_SIMULATE = {
 """The issue's simulation that peaked at 5.2 GB and ran 49 s in the server."""
 HEAVY_SEARCH = {"model": "Llama-3.1-8B", "hardware": ["h100_sxm"], "rate_per_s": 1e6, "recheck": 1}
 """The issue's search that sized 1,256,046 replicas and ran 633 s."""
+LONG_SIMULATE = {
+    "model": "Llama-3.1-8B",
+    "hardware": "h100_sxm",
+    "tp": 1,
+    "workload": "closed_loop",
+    "concurrency": 256,
+    "num_requests": 20000,
+    "osl": 2048,
+    "max_wall_s": 20,
+}
+"""An accepted simulation that keeps a worker busy for its whole 20 s budget."""
+
+
+def issue_requests(base: str) -> dict[str, Any]:
+    """The issue's two oversized requests, once each: status, wall time and the answer's first words."""
+    out = {}
+    with httpx.Client(base_url=base, timeout=900) as c:
+        for name, path, body in (
+            ("search rate 1e6", "/api/search", HEAVY_SEARCH),
+            ("simulate 5.2 GB", "/api/simulate", HEAVY_SIMULATE),
+        ):
+            t0 = time.perf_counter()
+            r = c.post(path, json=body)
+            text = (
+                r.json().get("error", {}).get("message")
+                if r.status_code >= 400
+                else "; ".join(r.json().get("notes", []))
+            )
+            out[name] = {"status": r.status_code, "wall_s": time.perf_counter() - t0, "says": (text or "")[:160]}
+    return out
 
 
 def _rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -137,12 +167,32 @@ def _rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 
 def _children(pid: int) -> list[int]:
+    kids: list[int] = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            kids = [int(x) for x in fh.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for t in tasks:  # a child belongs to the thread that started it
+        try:
+            with open(f"/proc/{pid}/task/{t}/children") as fh:
+                kids += [int(x) for x in fh.read().split()]
+        except OSError:
+            pass
     return kids + [g for k in kids for g in _children(k)]
+
+
+def probe_idle(base: str, duration_s: float) -> dict[str, Any]:
+    """/api/health every 50 ms with nothing else running: the machine's own latency floor."""
+    lat = []
+    stop = time.monotonic() + duration_s
+    with httpx.Client(base_url=base, timeout=30) as c:
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            c.get("/api/health")
+            lat.append(time.perf_counter() - t0)
+            time.sleep(0.05)
+    a = np.array(lat) * 1e3
+    return {"probes": int(a.size), "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99))}
 
 
 def saturate(base: str, server_pid: int, clients: int, duration_s: float) -> dict[str, Any]:
@@ -169,9 +219,10 @@ def saturate(base: str, server_pid: int, clients: int, duration_s: float) -> dic
                         body = {"model": "Llama-3.1-70B", "hardware": "h100_sxm", "isl": 100 + 7 * i + k, "osl": 300}
                         r = c.post("/api/frontier", json=body)
                     elif kind == "search":
-                        r = c.post("/api/search", json=HEAVY_SEARCH)
+                        body = {"model": "Llama-3.1-8B", "rate_per_s": 1 + i + k / 10, "recheck": 1, "osl": 256}
+                        r = c.post("/api/search", json=body)
                     else:
-                        r = c.post("/api/simulate", json=HEAVY_SIMULATE)
+                        r = c.post("/api/simulate", json=LONG_SIMULATE)
                         if r.status_code == 202:
                             job = r.json()["id"]
                             while time.monotonic() < stop:
@@ -272,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             if not args.only_saturate:
                 results[name] = run_scenario(base, path, bodies, args.clients, args.duration, args.max_requests)
         if args.saturate or args.only_saturate:
+            idle = probe_idle(base, min(args.duration, 10.0))
+            issue = issue_requests(base)
             sat = saturate(base, proc.pid, args.clients, args.duration)
+            sat["idle_health"] = idle
+            sat["issue_requests"] = issue
     finally:
         proc.terminate()
         try:
@@ -308,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"({sat['health_errors']} errors); server peak RSS {sat['server_peak_rss_mb']:.0f} MB "
                 f"(high-water {sat['server_hwm_mb']:.0f} MB), workers {sat['workers_peak_rss_mb']:.0f} MB"
             )
+            idle = sat["idle_health"]
+            print(f"    idle server first: health p50 {idle['p50_ms']:.1f} ms, p99 {idle['p99_ms']:.1f} ms")
+            for name, r in sat["issue_requests"].items():
+                print(f"    {name}: {r['status']} in {r['wall_s']:.1f} s: {r['says']}")
             print("    heavy requests: " + ", ".join(f"{k}: {v}" for k, v in sat["heavy_requests"].items()))
     return 1 if failed else 0
 

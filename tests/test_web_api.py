@@ -196,7 +196,7 @@ def test_simulation_job_reports_progress_and_result(client: TestClient) -> None:
 
 
 def test_simulation_cancel_and_limits() -> None:
-    app = create_app(max_running_jobs=1)
+    app = create_app(max_running_jobs=1, queued_jobs=0)
     with TestClient(app, base_url="http://127.0.0.1") as c:
         long = {**SMALL, "workload": "closed_loop", "concurrency": 64, "num_requests": 20000, "max_wall_s": 20}
         r = c.post("/api/simulate", json=long)

@@ -29,6 +29,15 @@ class InvalidInputError(InferonomicsError, ValueError):
     """An argument out of range or inconsistent with the others (names the argument)."""
 
 
+class OverBudgetError(InvalidInputError):
+    """Work sized above a budget (wall time, memory, replicas): names the limit and the knob that sets it
+    (`field`, the request field or CLI flag, where there is one)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class DoesNotFitError(InferonomicsError):
     """A deployment whose weights, KV cache and reserve exceed the memory it has."""
 

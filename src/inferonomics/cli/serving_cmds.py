@@ -6,6 +6,10 @@ configs, runs `inferonomics.serving.Simulation` and prints a summary (Rich table
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +23,7 @@ from inferonomics.cli.engine_options import (
     MaxNumSeqs,
     engine_args_from,
 )
-from inferonomics.errors import InvalidInputError
+from inferonomics.errors import InvalidInputError, OverBudgetError
 
 
 @app.command("simulate")
@@ -93,6 +97,9 @@ def simulate_cmd(
     out: Annotated[
         Path | None, typer.Option(help="Write requests, iterations, summary.json and trace.json here.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even when the run is sized above an hour or 16 GB (or --max-wall-s).")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")] = True,
 ) -> None:
@@ -197,8 +204,10 @@ def simulate_cmd(
     )
     slo = SLO(None if slo_ttft_ms is None else slo_ttft_ms / 1e3, None if slo_tpot_ms is None else slo_tpot_ms / 1e3)
     limits = RunLimits(max_wall_s, None if max_memory_gb is None else max_memory_gb * 1e9)
-    sim = Simulation(dep, wl, engine, cluster, slo, limits, seed)
-    res = _run_with_progress(sim, progress and err_console.is_terminal)
+    _check_size(dep, wl, engine, max_wall_s, force)
+    with _hard_wall_limit(max_wall_s):
+        sim = Simulation(dep, wl, engine, cluster, slo, limits, seed)
+        res = _run_with_progress(sim, progress and err_console.is_terminal)
     s = res.summary
     s["workload"] = wl.describe()
     s["deployment"] = dep.describe()
@@ -211,6 +220,56 @@ def simulate_cmd(
         print_json(s)
         return
     _print_summary(s, res)
+
+
+FORCE_WALL_S = 3600.0
+FORCE_MEMORY_BYTES = 16e9
+
+
+def _check_size(dep: Any, wl: Any, engine: Any, max_wall_s: float | None, force: bool) -> None:
+    """Size the run before it starts; above an hour or 16 GB, or set-up alone past --max-wall-s, ask for --force."""
+    from inferonomics.serving.sizing import REPLICA_S, size_of
+
+    size = size_of(dep, wl, engine)
+    if force:
+        return
+    setup_s = size.replicas * REPLICA_S
+    if max_wall_s is not None and setup_s > max_wall_s:
+        raise OverBudgetError(
+            f"--replicas {size.replicas:,}: building the replicas alone takes about {setup_s:,.0f} s, over "
+            f"--max-wall-s {max_wall_s:g}; lower --replicas, raise --max-wall-s, or pass --force"
+        )
+    if size.wall_s > FORCE_WALL_S or size.memory_bytes > FORCE_MEMORY_BYTES:
+        raise OverBudgetError(
+            f"this run is sized at {size.describe()}, above {FORCE_WALL_S / 3600:.0f} h or "
+            f"{FORCE_MEMORY_BYTES / 1e9:.0f} GB; pass --force to run it anyway, or lower --num-requests, "
+            "--replicas or the output lengths"
+        )
+
+
+@contextlib.contextmanager
+def _hard_wall_limit(max_wall_s: float | None) -> Iterator[None]:
+    """--max-wall-s covers the whole job: the simulator stops its loop at the limit (partial result); set-up
+    and results get half as long again plus 10 s, after which the command stops with exit 2."""
+    if (
+        max_wall_s is None
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    limit = max_wall_s * 1.5 + 10.0
+
+    def stop(signum: int, frame: Any) -> None:
+        raise OverBudgetError(f"stopped after {limit:g} s: over --max-wall-s {max_wall_s:g} in set-up or results")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def _run_with_progress(sim: Any, show: bool) -> Any:

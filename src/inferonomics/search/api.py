@@ -74,6 +74,8 @@ class SearchRequest:
     recheck: int = 5
     """Leading configurations to re-check in the simulator (0 = analytic screen only)."""
     recheck_requests: int = 400
+    recheck_max_replicas: int = 5000
+    """A leader needing more replicas is not re-checked (noted): building replicas is the re-check's cost."""
 
     def __post_init__(self) -> None:
         if self.acquisition not in ("rent", "own"):
@@ -294,7 +296,14 @@ def search(
             if on_stage:
                 on_stage(f"re-checking {len(head)} leading configurations in the simulator")
             settings = RecheckSettings(
-                inputs, rate, req.trace, req.ttft_s, req.tpot_s, req.percentile, req.recheck_requests
+                inputs,
+                rate,
+                req.trace,
+                req.ttft_s,
+                req.tpot_s,
+                req.percentile,
+                req.recheck_requests,
+                max_replicas=req.recheck_max_replicas,
             )
             pool = recheck_workers if recheck_workers is not None else (os.cpu_count() or 1)
             sims = run_rechecks(settings, [r.to_dict() for _, r in head.iterrows()], pool, progress)

@@ -47,6 +47,8 @@ class RecheckSettings:
     num_requests: int = 400
     seed: int = 0
     max_wall_s: float = 60.0
+    max_replicas: int = 5000
+    """Sized before it runs: a configuration needing more replicas is not simulated (building each costs ms)."""
 
 
 def simulator_available() -> str | None:
@@ -85,6 +87,12 @@ def recheck_one(settings: RecheckSettings, row: dict[str, Any]) -> dict[str, Any
     out.update(sim_meets_slo=False, sim_note="")
     cand = candidate_of_row(row)
     replicas = max(int(row["replicas"]), 1)
+    if replicas > settings.max_replicas:
+        out["sim_note"] = (
+            f"not simulated: {replicas:,} replicas, over the re-check budget of {settings.max_replicas:,} "
+            "(the analytic screen's figures stand)"
+        )
+        return out
     disagg = row["mode"] == "disagg"
     if disagg and (
         int(row["prefill_tp"]),

@@ -3,7 +3,9 @@
 Presentation only: each endpoint validates its body (pydantic, `schemas.py`), resolves names in the
 built-in catalog (never a path), calls the Python API through `inferonomics.report.views` and returns
 JSON with Plotly figure dicts under `charts`. Product errors become 4xx naming the field; bodies over
-64 KiB get 413; simulations run as bounded background jobs.
+64 KiB get 413. Heavy work (simulate, search, uncached frontier) is sized first (`budget.py`: refused
+with a 400 naming the limit and the knob) and runs in worker processes with wall-time and memory
+budgets (`jobs.Executor`); a full queue is a 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferonomics.errors import DoesNotFitError, InferonomicsError, UnknownNameError, excerpt
 from inferonomics.report import charts, views
+from inferonomics.web import budget
 from inferonomics.web import schemas as S
-from inferonomics.web.jobs import JobManager, TooBusyError
+from inferonomics.web.jobs import Executor, TaskError, TooBusyError
 
 log = logging.getLogger("inferonomics.web")
 
@@ -188,12 +191,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InferonomicsError)
     async def _product(request: Request, exc: InferonomicsError) -> Response:
         names = getattr(request.state, "field_names", ())
-        return _product_error(exc, _guess_field(str(exc), names))
+        return _product_error(exc, getattr(exc, "field", None) or _guess_field(str(exc), names))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}.get(exc.status_code, "HTTPError")
         return _error(exc.status_code, str(exc.detail), None, code, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(TaskError)
+    async def _task(request: Request, exc: TaskError) -> Response:
+        status = {"InternalError": 500, "WorkerDied": 503, "NotImplemented": 501}.get(exc.code, 400)
+        field = exc.field or _guess_field(exc.message, getattr(request.state, "field_names", ()))
+        return _error(status, exc.message, field, exc.code, **{k: v for k, v in exc.extra.items() if k != "internal"})
 
     @app.exception_handler(TooBusyError)
     async def _busy(request: Request, exc: TooBusyError) -> Response:
@@ -493,16 +502,20 @@ def create_app(
     trusted_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_running_jobs: int = 2,
+    queued_jobs: int = 4,
+    worker_memory_bytes: int = budget.WORKER_MEMORY_BYTES,
 ) -> FastAPI:
-    """The web app. `trusted_hosts`: Host headers accepted (DNS-rebinding guard); None = any."""
+    """The web app. `trusted_hosts`: Host headers accepted (DNS-rebinding guard); None = any.
+    `max_running_jobs` worker processes run heavy work, `queued_jobs` more wait, each task within
+    `worker_memory_bytes` of resident memory and its own wall-time budget."""
     from inferonomics import __version__
 
-    jobs = JobManager(max_running=max_running_jobs)
+    jobs = Executor(workers=max_running_jobs, queue_size=queued_jobs, memory_bytes=worker_memory_bytes)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        jobs.cancel_all()
+        jobs.shutdown()
 
     app = FastAPI(
         title="inferonomics",
@@ -515,7 +528,6 @@ def create_app(
     )
     app.state.jobs = jobs
     memo = _LRU(64)
-    searching = threading.Semaphore(1)
 
     def cached(key: str, compute: Callable[[], Any]) -> Response:
         """The JSON of `compute()`, rendered once per distinct request and then served from memory."""
@@ -533,9 +545,16 @@ def create_app(
 
     # --- catalog --------------------------------------------------------------------------------------
     @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, Any]:
-        """Liveness and version."""
-        return {"status": "ok", "version": __version__, "running_jobs": jobs.running()}
+    async def health() -> dict[str, Any]:
+        """Liveness, version and the heavy-work executor's load (on the event loop: never queued behind work)."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "running_jobs": jobs.running(),
+            "queued_jobs": jobs.queued(),
+            "max_running_jobs": jobs.workers,
+            "max_queued_jobs": jobs.queue_size,
+        }
 
     @app.get("/api/catalog", tags=["catalog"])
     def catalog() -> Response:
@@ -619,32 +638,17 @@ def create_app(
         )
 
     # --- economics ------------------------------------------------------------------------------------
-    @app.post("/api/frontier", tags=["economics"], responses=ERRORS)
+    @app.post("/api/frontier", tags=["economics"], responses={**ERRORS, **BUSY})
     def frontier(body: S.FrontierBody, request: Request) -> Response:
-        """Speed/cost Pareto frontier with floors, single-user point and market offers."""
+        """Speed/cost Pareto frontier with floors, single-user point and market offers (uncached: a worker)."""
         fields(request, body)
-        model, system = _model(body.model), _system(body.hardware)
-        w = _precision(body.precision, "precision")
-        kv = _precision(body.kv_precision, "kv_precision")
-
-        def compute() -> dict[str, Any]:
-            out = views.frontier_view(
-                model,
-                system,
-                isl=body.isl,
-                osl=body.osl,
-                max_chips=body.max_chips,
-                precision=w,
-                kv_precision=kv,
-                backend=body.backend,
-                acquisition=body.acquisition,
-                usd_per_chip_hour=body.usd_per_chip_hour,
-                utilisation=body.utilisation,
-            )
-            out["charts"] = {"frontier": charts.frontier_chart(out)}
-            return out
-
-        return cached("frontier" + body.model_dump_json(), compute)
+        _model(body.model), _system(body.hardware)
+        _precision(body.precision, "precision"), _precision(body.kv_precision, "kv_precision")
+        payload = body.model_dump(mode="json")
+        return cached(
+            "frontier" + body.model_dump_json(),
+            lambda: jobs.run("frontier", "inferonomics.web.work:frontier", payload, budget.FRONTIER_WALL_S),
+        )
 
     @app.post("/api/price-sheet", tags=["economics"], responses=ERRORS)
     def price_sheet(body: S.PriceSheetBody, request: Request) -> Response:
@@ -703,17 +707,16 @@ def create_app(
         return cached("read" + body.model_dump_json(), lambda: views.read_prices_view(sheet, ref, hw))
 
     # --- simulation -----------------------------------------------------------------------------------
-    @app.post(
-        "/api/simulate",
-        tags=["simulation"],
-        status_code=202,
-        responses={**ERRORS, 429: {"model": ErrorBody, "description": "Too many simulations running."}},
-    )
+    @app.post("/api/simulate", tags=["simulation"], status_code=202, responses={**ERRORS, **BUSY})
     def simulate(body: S.SimulateBody, request: Request) -> dict[str, Any]:
-        """Start a simulation job (at most 20,000 requests, 30 s wall time); poll GET /api/simulate/{id}."""
+        """Start a simulation job (sized first; at most 20,000 requests, 30 s of simulation plus set-up and
+        results in a worker with a memory budget); poll GET /api/simulate/{id}."""
         fields(request, body)
-        run = _simulation(body)
-        job = jobs.submit("simulate", run)
+        _simulation(body)  # builds, and so validates, the run here; the worker builds it again
+        budget.check_simulation(body)
+        job = jobs.submit(
+            "simulate", "inferonomics.web.work:simulate", body.model_dump(mode="json"), budget.sim_wall_s(body)
+        )
         return job.to_dict()
 
     @app.get("/api/simulate/{job_id}", tags=["simulation"], responses={404: {"model": ErrorBody}})
@@ -728,28 +731,27 @@ def create_app(
 
     @app.delete("/api/simulate/{job_id}", tags=["simulation"], responses={404: {"model": ErrorBody}})
     def simulate_cancel(job_id: str) -> dict[str, Any]:
-        """Cancel a running job (it stops at its next progress report)."""
+        """Cancel a job: a queued one is dropped, a running one's worker process is killed (memory freed)."""
         job = jobs.cancel(job_id)
         if job is None:
             return _error(404, f"job_id: no job {job_id!r}", "job_id", "UnknownJob")  # type: ignore[return-value]
         return job.to_dict()
 
     # --- search ---------------------------------------------------------------------------------------
-    @app.post(
-        "/api/search",
-        tags=["search"],
-        responses={**ERRORS, 429: {"model": ErrorBody, "description": "A search is already running."}},
-    )
+    @app.post("/api/search", tags=["search"], responses={**ERRORS, **BUSY})
     def search(body: S.SearchBody, request: Request) -> Response:
-        """The cheapest deployment meeting TTFT/TPOT targets, and the Pareto set (at most 4 systems; one
-        search at a time)."""
+        """The cheapest deployment meeting TTFT/TPOT targets, and the Pareto set (at most 4 systems; sized
+        first, run in a worker within the search budget)."""
         fields(request, body)
-        if not searching.acquire(blocking=False):
-            raise TooBusyError("a search is already running; try again when it ends")
-        try:
-            return cached("search" + body.model_dump_json(), lambda: _search(body))
-        finally:
-            searching.release()
+        _model(body.model)
+        for i, h in enumerate(body.hardware):
+            _system(h, f"hardware[{i}]")
+        budget.check_search(body)
+        payload = body.model_dump(mode="json")
+        return cached(
+            "search" + body.model_dump_json(),
+            lambda: jobs.run("search", "inferonomics.web.work:search", payload, budget.SEARCH_WALL_S),
+        )
 
     # --- the page -------------------------------------------------------------------------------------
     @app.get("/static/plotly.min.js", include_in_schema=False)
@@ -818,7 +820,11 @@ def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dic
         EngineConfig(scheduler=body.scheduler, max_batch_size=body.max_batch_size),
         ClusterConfig(router=body.router),
         slo,
-        RunLimits(max_wall_s=body.max_wall_s, max_sim_time_s=7 * 24 * 3600.0),
+        RunLimits(
+            max_wall_s=body.max_wall_s,
+            max_memory_bytes=budget.WORKER_MEMORY_BYTES * budget.SIM_MEMORY_FRACTION,
+            max_sim_time_s=7 * 24 * 3600.0,
+        ),
         body.seed,
     )
     extra = {"workload": wl.describe(), "deployment": dep.describe(), "scheduler": body.scheduler}
@@ -830,6 +836,24 @@ def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dic
         return out
 
     return run
+
+
+def _frontier(body: S.FrontierBody) -> dict[str, Any]:
+    out = views.frontier_view(
+        _model(body.model),
+        _system(body.hardware),
+        isl=body.isl,
+        osl=body.osl,
+        max_chips=body.max_chips,
+        precision=_precision(body.precision, "precision"),
+        kv_precision=_precision(body.kv_precision, "kv_precision"),
+        backend=body.backend,
+        acquisition=body.acquisition,
+        usd_per_chip_hour=body.usd_per_chip_hour,
+        utilisation=body.utilisation,
+    )
+    out["charts"] = {"frontier": charts.frontier_chart(out)}
+    return out
 
 
 def _search(body: S.SearchBody) -> dict[str, Any]:
@@ -850,6 +874,7 @@ def _search(body: S.SearchBody) -> dict[str, Any]:
         space=SearchSpace(hardware=names, max_chips_per_instance=body.max_chips_per_instance, modes=tuple(body.modes)),
         recheck=body.recheck,
         recheck_requests=body.recheck_requests,
+        recheck_max_replicas=budget.SEARCH_RECHECK_MAX_REPLICAS,
     )
     res = search(req)
     out = views.search_view(res)

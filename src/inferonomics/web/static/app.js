@@ -252,7 +252,7 @@ async function runSimulation() {
       const job = await api("GET", `/api/simulate/${simJob.id}`);
       $("sim-progress").value = job.progress;
       $("sim-summary").textContent = `${job.status}, ${Math.round(job.progress * 100)}%`;
-      if (job.status === "running") continue;
+      if (job.status === "running" || job.status === "queued") continue;
       if (job.status === "done") {
         const r = job.result;
         draw("chart-cdf", r.charts.latency_cdf);
@@ -264,7 +264,7 @@ async function runSimulation() {
           `${num(m.usd_per_million_output_tokens)} USD per M output tokens` +
           (m.partial ? ` (partial: ${m.stop_reason})` : "") + ` — simulated in ${num(job.elapsed_s)} s.`;
       } else if (job.status === "failed") {
-        $("sim-summary").textContent = `failed: ${job.error}`;
+        $("sim-summary").textContent = `failed: ${job.error ? job.error.message : "unknown error"}`;
       } else {
         $("sim-summary").textContent = "cancelled";
       }
