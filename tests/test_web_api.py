@@ -24,11 +24,11 @@ def client() -> Iterator[TestClient]:
     app.state.jobs.cancel_all()
 
 
-def _wait(client: TestClient, job_id: str, timeout_s: float = 30.0) -> dict:
+def _wait(client: TestClient, job_id: str, timeout_s: float = 120.0) -> dict:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         job = client.get(f"/api/simulate/{job_id}").json()
-        if job["status"] != "running":
+        if job["status"] not in ("queued", "running"):
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still running after {timeout_s} s")

@@ -365,7 +365,12 @@ def builtin_catalog() -> ModelCatalog:
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.endswith((".json", ".toml")) or name.startswith((".", "~", "/")) or Path(name).exists()
+    if name.endswith((".json", ".toml")) or name.startswith((".", "~", "/")):
+        return True
+    try:
+        return Path(name).exists()
+    except (OSError, ValueError):  # a name too long for a path, or with a NUL: not a file
+        return False
 
 
 def get_model(name_or_path: str | ModelSpec, catalog: ModelCatalog | None = None) -> ModelSpec:

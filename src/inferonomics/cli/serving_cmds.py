@@ -234,7 +234,7 @@ def _check_size(dep: Any, wl: Any, engine: Any, max_wall_s: float | None, force:
     if force:
         return
     setup_s = size.replicas * REPLICA_S
-    if max_wall_s is not None and setup_s > max_wall_s:
+    if max_wall_s is not None and setup_s > max(max_wall_s, 1.0):
         raise OverBudgetError(
             f"--replicas {size.replicas:,}: building the replicas alone takes about {setup_s:,.0f} s, over "
             f"--max-wall-s {max_wall_s:g}; lower --replicas, raise --max-wall-s, or pass --force"

@@ -129,7 +129,9 @@ def operating_points(
             "chips": np.full(c.shape, chips),
             "ttft_s": np.asarray(ss.ttft_s, dtype=np.float64) * np.ones_like(c),
             "tpot_s": tpot * np.ones_like(c),
-            "tokens_per_s_per_user": 1.0 / tpot * np.ones_like(c),
+            # osl = 1 has no decode step (TPOT 0): tokens/s per user is infinite, said where it is shown
+            "tokens_per_s_per_user": np.divide(1.0, tpot, out=np.full_like(tpot, np.inf), where=tpot > 0)
+            * np.ones_like(c),
             "client_output_tokens_per_s": out_tps / c,
             "output_tokens_per_s": out_tps * np.ones_like(c),
             "output_tokens_per_s_per_chip": out_tps / chips * np.ones_like(c),

@@ -93,10 +93,13 @@ def render_docs(spec: dict[str, Any]) -> str:
         f"<h1>{html.escape(info.get('title', 'API'))} API <span class='muted'>{html.escape(info.get('version', ''))}"
         "</span></h1>",
         f"<p>{html.escape(info.get('description', ''))} JSON in, JSON out; the machine-readable schema is at "
-        "<a href='/openapi.json'>/openapi.json</a>. Errors: 422 with <code>field</code> and <code>message</code> "
-        "for a value out of range, 400 with <code>field</code> and <code>detail</code> for a product error "
-        "(unknown name, inconsistent input, does not fit), 413 for a body over 64 KiB, 429 when too many "
-        "simulations run. Responses with charts carry Plotly figures under <code>charts</code>.</p>",
+        '<a href=\'/openapi.json\'>/openapi.json</a>. Every error is <code>{"error": {"code", "message", '
+        '"field"}}</code>: 422 for a field missing, of the wrong type or out of range; 400 for a product error '
+        "(unknown name, inconsistent input, does not fit) or work sized over the server's budget "
+        "(<code>OverBudgetError</code>, naming the field to lower); 413 for a body over 64 KiB; 429 with "
+        "<code>Retry-After</code> when the heavy-work queue is full. A null result that is infinite or undefined "
+        "is named under <code>undefined</code> with the reason. Responses with charts carry Plotly figures "
+        "under <code>charts</code>.</p>",
     ]
     for path, ops in spec.get("paths", {}).items():
         for method, op in ops.items():
