@@ -95,8 +95,11 @@ def size_simulation(
 
 def size_of(dep: Any, workload: Any, engine: Any) -> SimulationSize:
     """`size_simulation` for a deployment, a workload object (open, closed loop or sessions) and an engine."""
+    from inferonomics.perf.engines import EngineArgs
     from inferonomics.perf.memory import kv_capacity_tokens
     from inferonomics.serving.workload import ClosedLoop, Sessions, StaticWorkload
+
+    args = getattr(dep, "engine_args", None)
 
     try:
         kv = float(kv_capacity_tokens(dep))
@@ -130,7 +133,7 @@ def size_of(dep: Any, workload: Any, engine: Any) -> SimulationSize:
         requests=requests,
         mean_isl=isl,
         mean_osl=osl,
-        max_batch=engine.batch_limit,
+        max_batch=engine.batch_limit(args if isinstance(args, EngineArgs) else None),
         chunk_tokens=engine.max_tokens_per_iter,
         kv_tokens_per_replica=kv,
         clients=clients,
