@@ -20,7 +20,7 @@ SMALL = {"model": "Llama-3.1-8B", "hardware": "h100_sxm"}
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    app = create_app()
+    app = create_app(prestart_workers=False)
     with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
     app.state.jobs.cancel_all()

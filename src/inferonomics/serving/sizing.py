@@ -105,7 +105,8 @@ def size_of(dep: Any, workload: Any, engine: Any) -> SimulationSize:
         kv = float(kv_capacity_tokens(dep))
     except Exception:  # noqa: BLE001 - sizing never fails a run; the run reports its own errors
         kv = None
-    clients = rate = None
+    clients: float | None = None
+    rate: float | None = None
     if isinstance(workload, ClosedLoop):
         requests, isl, osl, clients = (
             workload.num_requests,

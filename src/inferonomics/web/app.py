@@ -110,7 +110,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Request body over 64 KiB."},
     422: {"model": ErrorBody, "description": "A field missing, of the wrong type or out of range."},
 }
-BUSY = {429: {"model": ErrorBody, "description": "The work queue is full; retry after `Retry-After` seconds."}}
+BUSY: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "The work queue is full; retry after `Retry-After` seconds."}
+}
 MAX_MESSAGE_CHARS = 400
 
 INTERNAL_NAMES = {"moe_ep": "ep", "usd_per_chip_hour": "usd_per_chip_hour"}
@@ -504,16 +506,20 @@ def create_app(
     max_running_jobs: int = 2,
     queued_jobs: int = 4,
     worker_memory_bytes: int = budget.WORKER_MEMORY_BYTES,
+    prestart_workers: bool = True,
 ) -> FastAPI:
     """The web app. `trusted_hosts`: Host headers accepted (DNS-rebinding guard); None = any.
     `max_running_jobs` worker processes run heavy work, `queued_jobs` more wait, each task within
-    `worker_memory_bytes` of resident memory and its own wall-time budget."""
+    `worker_memory_bytes` of resident memory and its own wall-time budget; `prestart_workers` starts
+    them with the app (else at the first heavy request)."""
     from inferonomics import __version__
 
     jobs = Executor(workers=max_running_jobs, queue_size=queued_jobs, memory_bytes=worker_memory_bytes)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if prestart_workers:
+            jobs.start()
         yield
         jobs.shutdown()
 
