@@ -75,3 +75,18 @@ def test_capacity_agents_cheaper_than_the_market_price_of_their_tokens(cli: Any)
 def test_modes_self_hosted_resolves_the_deployment(cli: Any) -> None:
     code, out, _ = cli("modes", *LLAMA)
     assert code == 0 and "(TP4," in out
+
+
+def test_frontier_levers_switch_in_the_api() -> None:
+    from fastapi.testclient import TestClient
+
+    from inferonomics.web.app import create_app
+
+    api = TestClient(create_app(), base_url="http://127.0.0.1")
+    body = {"model": "llama-3.1-8b", "hardware": "h100_sxm", "max_chips": 2}
+    swept = api.post("/api/frontier", json=body).json()
+    off = api.post("/api/frontier", json={**body, "speculative_tokens": 0, "precision": "bf16"}).json()
+    assert [s["tokens"] for s in swept["levers"]["speculation"]] == [0, 3]
+    assert off["levers"] == {"precisions": ["bf16"], "speculation": [{"tokens": 0, "acceptance_rate": 0.0}]}
+    fastest = swept["latency_floor"]["tokens_per_s_per_user"]
+    assert fastest > 1.3 * off["latency_floor"]["tokens_per_s_per_user"]

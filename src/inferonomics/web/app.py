@@ -854,6 +854,8 @@ def _frontier(body: S.FrontierBody) -> dict[str, Any]:
         precision=_precision(body.precision, "precision"),
         kv_precision=_precision(body.kv_precision, "kv_precision"),
         backend=body.backend,
+        speculative_tokens=body.speculative_tokens,
+        acceptance_rate=body.acceptance_rate,
         acquisition=body.acquisition,
         usd_per_chip_hour=body.usd_per_chip_hour,
         utilisation=body.utilisation,

@@ -103,6 +103,10 @@ class FrontierBody(Workload):
     precision: Name | None = None
     kv_precision: Name | None = None
     backend: Backend = "vllm"
+    speculative_tokens: int | None = Field(
+        None, ge=0, le=16, description="None = sweep off and the model's MTP / EAGLE-3 default; 0 = off."
+    )
+    acceptance_rate: float = Field(0.0, ge=0, lt=1, description="Per-draft acceptance with speculative_tokens > 0.")
     acquisition: Literal["rent", "own"] = "rent"
     usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
     utilisation: float = Field(1.0, gt=0, le=1, description="Fraction of paid chip-hours in use.")
