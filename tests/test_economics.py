@@ -186,7 +186,11 @@ def test_frontier_is_pareto_optimal_and_marked(llama70_frontier):
         assert not better.any()
     assert np.all(np.diff(front["tokens_per_s_per_user"]) < 0)
     assert np.all(np.diff(front["usd_per_mtok_output"]) < 0)
-    assert f.latency_floor["tokens_per_s_per_user"] == alls["tokens_per_s_per_user"].max()
+    # the latency floor: the cheapest point within 1% of the top speed (a Pareto point)
+    top = alls["tokens_per_s_per_user"].max()
+    assert f.latency_floor["tokens_per_s_per_user"] >= 0.99 * top
+    near = alls[alls["tokens_per_s_per_user"] >= 0.99 * top]
+    assert f.latency_floor["usd_per_mtok_output"] == near["usd_per_mtok_output"].min()
     assert f.cost_floor["usd_per_mtok_output"] == alls["usd_per_mtok_output"].min()
     assert f.single_user["batch_size"] == 1
     assert f.single_user_to_batched_cost_ratio > 50
