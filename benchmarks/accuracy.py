@@ -9,8 +9,11 @@
    bandwidth and capacity, same compute).
 4. Published tables (`validate.offline`, `validate.mlperf`): TensorRT-LLM v0.17 offline cells and MLPerf
    v4.1 Offline / Server runs, error per (chip, model, engine), and per-GPU throughput ratios to H100/H200.
+5. Disaggregated runs (serving_disagg_h100_h200.csv): in-sample, the Dynamo recipe's MTP both ways,
+   leave-one-model-out (stage 3 refitted without the model) and rows with recorded worker counts ->
+   the rows without (stage 3 fitted on the first, predicted on the second).
 
-    python benchmarks/accuracy.py [--quick]      (--quick: in-sample only)
+    python benchmarks/accuracy.py [--quick] [--disagg-only]      (--quick: in-sample only)
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from inferonomics.calibrate.disagg import fit_disagg
+from inferonomics.calibrate.disagg import leave_one_model_out as disagg_leave_one_model_out
 from inferonomics.calibrate.engines import fit_engines
 from inferonomics.calibrate.kernels import fit_kernels
 from inferonomics.perf.calibration import default_calibration
-from inferonomics.validate.serving import load_measured, predict_frame, summarize
+from inferonomics.validate.serving import load_measured, predict_frame, summarize, validate_serving
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -92,14 +97,18 @@ def print_published() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="in-sample only")
+    ap.add_argument("--disagg-only", action="store_true", help="the disaggregated runs only")
     args = ap.parse_args()
-    print_published()
     path = SHARED / "data" / "measured" / "serving_h100_h200.csv"
     if not path.is_file():
         print(f"skipped: no measured data at {path}")
         return 0
-    df = load_measured(path)
     cal = default_calibration()
+    disaggregated(cal, quick=args.quick)
+    if args.disagg_only:
+        return 0
+    print_published()
+    df = load_measured(path)
     res = predict_frame(df, cal)
     print_summary("in-sample (shipped calibration)", summarize(res))
     if args.quick:
@@ -126,6 +135,42 @@ def main() -> int:
         groups=("model_path", "backend", "campaign"),
     )
     return 0
+
+
+def disaggregated(cal, quick: bool) -> None:  # type: ignore[no-untyped-def]
+    """Section 5 of the module docstring."""
+    path = SHARED / "data" / "measured" / "serving_disagg_h100_h200.csv"
+    if not path.is_file():
+        print(f"skipped: no disaggregated runs at {path}")
+        return
+    summary, _ = validate_serving(path, cal)
+    print_summary(
+        "disaggregated runs, in-sample (shipped calibration)", summary, groups=("system", "model_path", "backend")
+    )
+    for kind, n in summary["assumptions"].items():
+        print(f"  assumed in {n} rows: {kind}")
+    both = summary["speculative_both_ways"]
+    if both:
+        print(
+            f"  {both['rows']} rows under the Dynamo recipe's MTP: off (default) TTFT {_fmt(both['off']['ttft'])} "
+            f"TPOT {_fmt(both['off']['tpot'])}; on TTFT {_fmt(both['on']['ttft'])} TPOT {_fmt(both['on']['tpot'])}"
+        )
+    if quick:
+        return
+    df = load_measured(path)
+    lomo = disagg_leave_one_model_out(cal, df)
+    print_summary(
+        "disaggregated runs, leave-one-model-out (stage 3 refitted without the model)",
+        summarize(lomo),
+        groups=("model_path", "backend"),
+    )
+    recorded = df["decode_num_workers"].notna()
+    engines = fit_disagg(cal, df[recorded], verbose=False)
+    print_summary(
+        "disaggregated runs: stage 3 fitted on the rows that record their workers, predicted on the others",
+        summarize(predict_frame(df[~recorded], replace(cal, engines=engines))),
+        groups=("model_path", "backend"),
+    )
 
 
 # --- a real vLLM run, request by request, replayed through the simulator (inferonomics validate vllm-run) ---

@@ -2,10 +2,12 @@
 """Rebuild `src/inferonomics/perf/data/calibration.json` from the measured data in ../shared/data.
 
     python scripts/calibrate.py [--shared ../shared] [--systems h100_sxm h200_sxm]
-                                [--exclude-model M] [--out FILE]
+                                [--exclude-model M] [--out FILE] [--disagg-only]
 
 `--systems h100_sxm` fits on H100 only (the H100 -> H200 transfer check); `--exclude-model` leaves a
-model out of stage 2 (leave-one-model-out). See `inferonomics.calibrate` for what is fitted.
+model out of stages 2 and 3 (leave-one-model-out); `--disagg-only` refits stage 3 (the disaggregated
+constants) on top of the shipped file, which gives the same file as the full rebuild since stage 3 reads
+only stages 1 and 2. See `inferonomics.calibrate` for what is fitted.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from inferonomics.calibrate.disagg import fit_disagg
 from inferonomics.calibrate.engines import fit_engines
 from inferonomics.calibrate.kernels import fit_kernels
-from inferonomics.perf.calibration import CALIBRATION_FILE
+from inferonomics.perf.calibration import CALIBRATION_FILE, load_calibration
 from inferonomics.validate.serving import load_measured
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +34,24 @@ def main() -> int:
     ap.add_argument("--exclude-model", action="append", default=[])
     ap.add_argument("--out", default=str(CALIBRATION_FILE))
     ap.add_argument("--skip-engines", action="store_true")
+    ap.add_argument("--disagg-only", action="store_true", help="refit stage 3 on top of the shipped file")
     args = ap.parse_args()
     shared = Path(args.shared)
     if not (shared / "data").is_dir():
         print(f"no shared data at {shared}/data", file=sys.stderr)
         return 2
-    cal = fit_kernels(shared, args.systems)
     measured = load_measured(shared / "data" / "measured" / "serving_h100_h200.csv")
     measured = measured[measured.system.isin(args.systems) & ~measured.model_path.isin(args.exclude_model)]
+    disagg = load_measured(shared / "data" / "measured" / "serving_disagg_h100_h200.csv")
+    disagg = disagg[disagg.system.isin(args.systems) & ~disagg.model_path.isin(args.exclude_model)]
+    if args.disagg_only:
+        cal = load_calibration(CALIBRATION_FILE)
+    else:
+        cal = fit_kernels(shared, args.systems)
+        if not args.skip_engines:
+            cal = replace(cal, engines=fit_engines(cal, measured, sorted(measured.backend.unique())))
     if not args.skip_engines:
-        cal = replace(cal, engines=fit_engines(cal, measured, sorted(measured.backend.unique())))
+        cal = replace(cal, engines=fit_disagg(cal, disagg))
     cal = replace(
         cal,
         provenance={
@@ -48,6 +59,7 @@ def main() -> int:
             "systems": args.systems,
             "excluded_models": args.exclude_model,
             "serving_rows": int(len(measured)),
+            "disagg_rows": int(len(disagg)),
             "data": "shared/data/microbench (aiconfigurator, vLLM 0.19 kernels, NCCL) and shared/data/measured",
         },
     )

@@ -94,13 +94,20 @@ def test_disaggregated_closed_form_matches_the_simulator(
 ) -> None:
     """Disaggregated pools: TPOT and throughput within 8%. TTFT: the jitter-free simulation is the
     optimistic end (its clients never collide), so the closed form may exceed it by the wait for a busy
-    prefill batch, at most one full-budget batch S(g_max), and must not fall below it by more than 8%."""
+    prefill batch, at most one full-budget batch S(g_max), and must not fall below it by more than 8%.
+    The engines' fitted orchestration constants (`disagg_*`: overhead, admission, per-iteration host time)
+    are not in the simulator, so both run without them: this compares the pools' queueing and batching."""
+    from dataclasses import replace
+
     StepTimeModel, make_deployment, _ = _perf()
+    from inferonomics.perf.calibration import default_calibration
     from inferonomics.perf.steady_state import disaggregated
     from inferonomics.serving import ClusterConfig, Disaggregation
 
     dep = make_deployment(model, "h100_sxm", tp=tp, precision=precision, backend=backend)
-    stm = StepTimeModel(dep)
+    cal = default_calibration()
+    bare = replace(cal.engine(backend), disagg_overhead_s=0.0, disagg_admission_steps=0.0, disagg_iteration_s=0.0)
+    stm = StepTimeModel(dep, replace(cal, engines={**cal.engines, backend: bare}))
     pred = disaggregated(stm, stm, pi, di, float(c), float(isl), float(osl))
     cluster = ClusterConfig(disaggregation=Disaggregation(pi, di))
     res = Simulation(

@@ -191,3 +191,23 @@ def run_app(argv: list[str] | None = None) -> int:
             return 2
         raise
     return 0
+
+
+ACCEPTANCE_HELP = (
+    "Draft acceptance: one rate for every position, or one per position separated by commas (e.g. 0.85,0.6)."
+)
+
+
+def parse_acceptance(text: str | None, option: str = "--acceptance") -> tuple[float, ...]:
+    """`--acceptance 0.85` or `--acceptance 0.85,0.6,0.5` as a tuple of rates in [0, 1)."""
+    from inferonomics.errors import InvalidInputError
+
+    if text is None or not str(text).strip():
+        return ()
+    try:
+        rates = tuple(float(v) for v in str(text).split(","))
+    except ValueError:
+        raise InvalidInputError(f"{option} must be a rate or comma-separated rates in [0, 1), got {text!r}") from None
+    if any(not (0.0 <= r < 1.0) for r in rates):
+        raise InvalidInputError(f"{option} rates must be in [0, 1), got {text!r}")
+    return rates

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.panel import Panel
 
-from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.cli.common import ACCEPTANCE_HELP, app, console, parse_acceptance, print_json, table
 from inferonomics.cli.engine_options import (
     BlockSize,
     GpuMemoryUtilization,
@@ -88,7 +88,7 @@ def predict_cmd(
         int | None, typer.Option("--decode-attention-dp", help="disagg: attention DP of each decode instance.")
     ] = None,
     speculative_tokens: Annotated[int, typer.Option("--spec-tokens", help="Draft tokens per step (0 = off).")] = 0,
-    acceptance_rate: Annotated[float, typer.Option("--acceptance", help="Draft acceptance rate.")] = 0.0,
+    acceptance: Annotated[str | None, typer.Option("--acceptance", help=ACCEPTANCE_HELP)] = None,
     gpu_memory_utilization: GpuMemoryUtilization = None,
     max_num_seqs: MaxNumSeqs = None,
     max_num_batched_tokens: MaxNumBatchedTokens = None,
@@ -113,7 +113,7 @@ def predict_cmd(
         expert_precision=expert_precision,
         backend=backend,
         speculative_tokens=speculative_tokens,
-        acceptance_rate=acceptance_rate,
+        acceptance=parse_acceptance(acceptance),
         overrides=_overrides(set_),
         objective=objective,
         max_ttft_s=max_ttft_s,

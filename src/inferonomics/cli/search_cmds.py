@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.panel import Panel
 
-from inferonomics.cli.common import app, console, err_console, fmt, print_json, table
+from inferonomics.cli.common import ACCEPTANCE_HELP, app, console, err_console, fmt, parse_acceptance, print_json, table
 from inferonomics.cli.engine_options import (
     BlockSize,
     GpuMemoryUtilization,
@@ -116,8 +116,12 @@ def search_cmd(
         ListOpt, typer.Option("--spec-tokens", help="Speculative draft tokens to try besides off.")
     ] = None,
     acceptance: Annotated[
-        float | None,
-        typer.Option("--acceptance", help="Draft acceptance rate (default: the model's cited MTP / EAGLE-3 figure)."),
+        str | None,
+        typer.Option(
+            "--acceptance",
+            help="Draft acceptance: one rate, or one per position separated by commas "
+            "(default: the model's cited MTP / EAGLE-3 figure).",
+        ),
     ] = None,
     usd_per_chip_hour: Annotated[
         ListOpt, typer.Option("--usd-per-chip-hour", help="Your price, NAME=USD per chip-hour (repeatable).")
@@ -156,7 +160,8 @@ def search_cmd(
         "engines": _names(engine),
         "all_engines": all_engines,
         "max_chips_per_instance": max_chips_per_instance,
-        "acceptance_rate": acceptance,
+        "acceptance_rate": (parse_acceptance(acceptance) or (None,))[0],
+        "acceptance": parse_acceptance(acceptance),
         "speculative_tokens": _ints(spec_tokens, "--spec-tokens"),
         "engine_args": engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
     }

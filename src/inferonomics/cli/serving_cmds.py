@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from inferonomics.cli.common import app, console, err_console, print_json, table
+from inferonomics.cli.common import ACCEPTANCE_HELP, app, console, err_console, parse_acceptance, print_json, table
 from inferonomics.cli.engine_options import (
     BlockSize,
     GpuMemoryUtilization,
@@ -77,7 +77,7 @@ def simulate_cmd(
     kv_host_gb: Annotated[float, typer.Option(help="Host-DRAM tier for evicted prefix blocks, GB per replica.")] = 0.0,
     kv_ssd_gb: Annotated[float, typer.Option(help="SSD tier for evicted prefix blocks, GB per replica.")] = 0.0,
     spec_tokens: Annotated[int, typer.Option(help="Speculative decoding: draft tokens per step.")] = 0,
-    acceptance_rate: Annotated[float, typer.Option(help="Probability each draft token is accepted.")] = 0.0,
+    acceptance: Annotated[str | None, typer.Option("--acceptance", "--acceptance-rate", help=ACCEPTANCE_HELP)] = None,
     # cluster -------------------------------------------------------------------------------------
     router: Annotated[
         str, typer.Option(help="round_robin, least_outstanding, least_kv or prefix_aware.")
@@ -174,7 +174,7 @@ def simulate_cmd(
         kv_precision=kv_precision,
         backend=backend,
         speculative_tokens=spec_tokens,
-        acceptance_rate=acceptance_rate,
+        acceptance=parse_acceptance(acceptance),
         engine_args=engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
     )
     tiers = tuple(

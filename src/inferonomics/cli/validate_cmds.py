@@ -56,6 +56,15 @@ def validate_serving_cmd(
             f"measured TTFT within the predicted range (clients spread .. synchronised): "
             f"{rng['within_share']:.1%} of rows; median range width {rng['median_width_ratio']:.2f}x"
         )
+    for kind, n in summary.get("assumptions", {}).items():
+        console.print(f"assumed ({n} rows): {kind} (per row: the assumptions column of --rows)")
+    both = summary.get("speculative_both_ways") or {}
+    if both:
+        console.print(
+            f"{both['rows']} rows where the serving framework's recipe runs speculative decoding "
+            f"({both['assumption']}): predicted without it (the default), TTFT {pct(both['off']['ttft'])}, "
+            f"TPOT {pct(both['off']['tpot'])}; with it, TTFT {pct(both['on']['ttft'])}, TPOT {pct(both['on']['tpot'])}"
+        )
     if summary["skipped"]:
         console.print(table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]]))
 

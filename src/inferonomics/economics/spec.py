@@ -202,6 +202,8 @@ class DeploymentSpec:
     backend: str = "vllm"
     speculative_tokens: int = 0
     acceptance_rate: float = 0.0
+    acceptance: tuple[float, ...] = ()
+    """Draft acceptance per position (`Deployment.acceptance`); empty = `acceptance_rate` everywhere."""
     overrides: dict[str, Any] | None = field(default=None, compare=False)
     max_chips: int = 64
     mode: Literal["agg", "disagg"] = "agg"
@@ -278,6 +280,7 @@ class DeploymentSpec:
             speculative_tokens=self.speculative_tokens,
             acceptance_rate=self.acceptance_rate,
             engine_args=self.engine_args,
+            acceptance=self.acceptance if self.speculative_tokens else (),
         )
 
     def candidates(self, workload: Workload, calibration: Calibration | None = None) -> list[Deployment]:
@@ -308,6 +311,8 @@ class DeploymentSpec:
             if self.expert_precision:
                 d = d.with_(expert_precision=self.expert_precision)
             keep.append(d.with_(engine_args=self.engine_args) if self.engine_args else d)
+        if self.acceptance and self.speculative_tokens:
+            keep = [d.with_(acceptance=self.acceptance) for d in keep]
         return keep
 
     def _no_fit(self, workload: Workload) -> DoesNotFitError:
@@ -533,6 +538,7 @@ class DeploymentSpec:
                 backend=self.backend,
                 speculative_tokens=self.speculative_tokens if role == "decode" else 0,
                 acceptance_rate=self.acceptance_rate if role == "decode" else 0.0,
+                acceptance=self.acceptance if role == "decode" else (),
                 max_chips=self.max_chips,
             )
             if role == "decode":

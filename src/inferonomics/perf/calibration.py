@@ -93,6 +93,17 @@ class EngineFit:
     prefill_token_budget: float = 8192.0
     """Max tokens per iteration (TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens, SGLang
     chunked_prefill_size): the measured runs do not record it, so it is fitted per engine."""
+    disagg_overhead_s: float = 0.0
+    """Disaggregated serving: per-request orchestration time before the first token beyond the modelled
+    queue, prefill, KV transfer and decode admission (router hops, the transfer's handshake and metadata
+    exchange, the decode worker's bootstrap), fitted per engine on the disaggregated runs."""
+    disagg_admission_steps: float = 1.0
+    """Decode iterations a transferred request waits on the decode worker before its first token: half an
+    iteration for the one in progress plus the step that admits it (1.5 if the decode worker emits the
+    first token; 0.5 if the prefill worker's first token is forwarded at once). Fitted per engine."""
+    disagg_iteration_s: float = 0.0
+    """Extra host time per decode iteration on a disaggregated decode worker (polling the KV transfers'
+    status and admitting finished ones), fitted per engine."""
     format_scales: dict[str, float] = field(default_factory=dict)
     """GEMM time of the engine's kernels for one weight-format kernel class ("bf16", "fp8", "fp8_block",
     "w4_dequant", ...) relative to its fastest class, >= 1; fitted where the runs hold that class with

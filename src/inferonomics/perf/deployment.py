@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
+
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.catalog.precision import get_precision
@@ -55,7 +57,15 @@ class Deployment:
     speculative_tokens: int = 0
     """Draft tokens per step (MTP / speculative decoding); 0 = off."""
     acceptance_rate: float = 0.0
-    """Probability each draft token is accepted (independent per position)."""
+    """Probability each draft token is accepted, the same at every position (see `acceptance`)."""
+    acceptance: tuple[float, ...] = ()
+    """Acceptance per draft position (position j is accepted with this probability given the ones before it
+    were); shorter than `speculative_tokens`: the last value repeats; empty: `acceptance_rate` everywhere."""
+    draft: Literal["mtp", "model"] = "mtp"
+    """How drafts are made: `mtp` runs the model's multi-token-prediction layers (one decoder layer and the
+    LM head per draft, on the target's KV cache: DeepSeek-V3 sec. 2.2); `model` runs `draft_model` as its
+    own decode step per draft (Leviathan et al. 2023)."""
+    draft_model: ModelSpec | None = None
     tp_layout: TpLayout = "1d"
     """How the feed-forward weights split over the tp chips (Pope et al. 2022, sec. 3.2): `1d`
     weight-stationary (Megatron: two all-reduces per layer), `2d` weight-stationary over a sqrt(n) x
@@ -110,6 +120,14 @@ class Deployment:
             raise InvalidInputError("speculative_tokens must be >= 0")
         if not 0.0 <= self.acceptance_rate < 1.0:
             raise InvalidInputError(f"acceptance_rate must be in [0, 1), got {self.acceptance_rate}")
+        if self.acceptance and not self.speculative_tokens:
+            raise InvalidInputError("an acceptance per position needs speculative_tokens >= 1")
+        if any(not 0.0 <= a < 1.0 for a in self.acceptance):
+            raise InvalidInputError(f"acceptance per position must be in [0, 1), got {list(self.acceptance)}")
+        if self.draft not in ("mtp", "model"):
+            raise InvalidInputError(f"draft must be mtp or model, got {self.draft!r}")
+        if self.draft == "model" and self.speculative_tokens and self.draft_model is None:
+            raise InvalidInputError("a draft of kind 'model' needs a draft_model")
         get_precision(self.weight_precision)
         get_precision(self.kv_precision)
         if self.expert_precision is not None:
@@ -176,16 +194,23 @@ class Deployment:
         return self.moe_tp or self.chips_per_stage // self.moe_ep
 
     @property
+    def position_acceptance(self) -> tuple[float, ...]:
+        """Acceptance of each of the `speculative_tokens` draft positions (see `acceptance`)."""
+        k = self.speculative_tokens
+        if not self.acceptance or not k:
+            return (self.acceptance_rate,) * k
+        given = tuple(float(a) for a in self.acceptance[:k])
+        return given + (given[-1],) * (k - len(given))
+
+    @property
     def tokens_per_step(self) -> float:
         """Expected tokens a sequence gains per decode step: 1 + accepted drafts.
 
-        With k drafts each accepted with probability a until the first rejection, the expected
-        accepted run is a(1 - a^k)/(1 - a) (Leviathan et al. 2023, eq. 1), plus the verified token.
+        Draft j counts only if drafts 1..j all are accepted, so the expected accepted run is the sum over
+        positions of the product of the acceptances up to it, a_1 + a_1 a_2 + ... (with one rate a
+        everywhere: a(1 - a^k)/(1 - a), Leviathan et al. 2023, eq. 1), plus the verified token.
         """
-        a, k = self.acceptance_rate, self.speculative_tokens
-        if k == 0 or a == 0:
-            return 1.0
-        return 1.0 + a * (1.0 - a**k) / (1.0 - a)
+        return 1.0 + float(sum(np.cumprod(self.position_acceptance))) if self.speculative_tokens else 1.0
 
     def with_(self, **changes: object) -> Deployment:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -106,6 +106,14 @@ class ServingPrediction:
                 "tokens_per_s_per_user": f"infinite: with osl = {self.osl} there is no decode step, so TPOT is 0 "
                 "and tokens/s per user (1 / TPOT) has no finite value"
             }
+        decoder = self.disagg.decode if self.disagg is not None else dep
+        if decoder.speculative_tokens:
+            out["speculative"] = {
+                "draft": decoder.draft,
+                "draft_tokens": decoder.speculative_tokens,
+                "acceptance": list(decoder.position_acceptance),
+                "tokens_per_step": decoder.tokens_per_step,
+            }
         if self.disagg is not None:
             out["disagg"] = {
                 "prefill_instances": self.disagg.prefill_instances,
@@ -266,12 +274,17 @@ def make_deployment(
     backend: str = "vllm",
     speculative_tokens: int = 0,
     acceptance_rate: float = 0.0,
+    acceptance: tuple[float, ...] | list[float] = (),
+    draft: str = "mtp",
+    draft_model: ModelSpec | str | None = None,
     overrides: dict[str, Any] | None = None,
     engine_args: EngineArgs | None = None,
 ) -> Deployment:
     """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
     the KV cache to fp8 when weights are 8-bit or narrower, else bf16; `expert_precision` stores an MoE
-    model's routed experts in another format (None: as the other weights)."""
+    model's routed experts in another format (None: as the other weights). Speculative decoding:
+    `speculative_tokens` drafts per step accepted with `acceptance` per position (or `acceptance_rate` at
+    every position), drafted by the model's MTP layers or by `draft_model` (`draft="model"`)."""
     from inferonomics.catalog.hardware import with_overrides
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
@@ -298,6 +311,9 @@ def make_deployment(
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
         engine_args=engine_args or EngineArgs(),
+        acceptance=tuple(float(a) for a in acceptance),
+        draft=draft,  # type: ignore[arg-type]  # checked by Deployment
+        draft_model=get_model(draft_model) if isinstance(draft_model, str) else draft_model,
     )
 
 

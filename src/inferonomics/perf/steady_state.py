@@ -118,16 +118,18 @@ def _loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> _Loop:
     return _Loop(c, i, o, budget, in_flight, decode_iters, full_group, ctx, tau_d)
 
 
-def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
+def closed_loop(
+    stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any, wave_fraction: float | None = None
+) -> SteadyState:
     """Closed-loop steady state of one replica with `concurrency` clients (arrays broadcast): the
     engine's fitted share `wave_fraction` of the synchronised regime plus the rest of the spread one
-    (see the module docstring)."""
+    (see the module docstring); `wave_fraction` given overrides the engine's (0: the spread regime)."""
     lp = _loop(stm, concurrency, isl, osl)
     # Spread regime: arrivals fall independently over a cycle of ~decode_iters + 1 iterations, so an
     # iteration that admits prompts admits a Poisson count conditioned on >= 1: a / (1 - e^-a).
     arrivals = lp.in_flight / (lp.decode_iters + np.ceil(lp.isl / lp.budget))
     spread_group = np.clip(arrivals / -np.expm1(-np.maximum(arrivals, 1e-9)), 1.0, lp.full_group)
-    wave = stm.engine.wave_fraction
+    wave = stm.engine.wave_fraction if wave_fraction is None else wave_fraction
     spread, spread_seqs = _regime(stm, lp, spread_group, startup_wait=False)
     synced, synced_seqs = _regime(stm, lp, lp.full_group, startup_wait=True)
     if wave <= 0.0:
@@ -137,6 +139,28 @@ def closed_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> Ste
         out = _with_breakdown(stm, lp, blended, wave * synced_seqs + (1.0 - wave) * spread_seqs)
     out.ttft_low_s, out.ttft_high_s = spread.ttft_s, synced.ttft_s
     return out
+
+
+OPEN_LOOP_GRID = 48
+"""Concurrencies at which `open_loop` tabulates a replica's closed-loop request rate."""
+
+
+def open_loop(stm: StepTimeModel, rate_per_s: Any, isl: float, osl: float, max_concurrency: Any) -> SteadyState:
+    """Steady state of one replica fed independent arrivals at `rate_per_s` (arrays broadcast), with at
+    most `max_concurrency` requests in flight (its max batch).
+
+    By Little's law an open loop at rate lambda holds on average the C requests for which the closed
+    loop's rate lambda(C) = lambda; arrivals are independent, so the loop is in its spread regime. C is
+    interpolated on a grid of concurrencies (the rate grows with C); a rate beyond lambda(max) saturates
+    the replica, which then runs its full batch (the caller's replica count should prevent that)."""
+    rate, cap = np.broadcast_arrays(
+        np.asarray(rate_per_s, dtype=np.float64), np.asarray(max_concurrency, dtype=np.float64)
+    )
+    top = max(float(np.max(cap)), 1.0)
+    grid = np.unique(np.concatenate([np.geomspace(1.0, top, OPEN_LOOP_GRID), np.maximum(cap.ravel(), 1.0)]))
+    served = np.maximum.accumulate(np.asarray(closed_loop(stm, grid, isl, osl, wave_fraction=0.0).requests_per_s))
+    in_flight = np.clip(np.interp(rate, served, grid), 1.0, np.maximum(cap, 1.0))
+    return closed_loop(stm, in_flight, isl, osl, wave_fraction=0.0)
 
 
 def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
@@ -233,6 +257,61 @@ def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.nd
     return np.maximum(held, 1.0)
 
 
+def kv_transfer_s(prefill: StepTimeModel, decode: StepTimeModel, chips: Any, isl: Any) -> Any:
+    """Seconds to ship one prompt's KV cache from a prefill instance to a decode instance: its bytes over
+    the scale-up fabric (NVLink) when both pools fit in one scale-up domain (`chips` <= the domain, an NVL72
+    rack), else over the scale-out network (RDMA, the system's per-chip NIC bandwidth), every chip of the
+    prefill replica sending its shard in parallel, plus one link latency per transfer."""
+    dep_d = decode.deployment
+    sys = dep_d.system
+    kv_bytes = np.asarray(dep_d.model.kv_bytes(isl, dep_d.kv_precision))
+    one_domain = np.asarray(chips) <= sys.scaleup_domain_chips
+    link_per_chip = np.where(
+        one_domain, sys.intra_node_bandwidth_bytes_per_s, max(sys.inter_node_bandwidth_bytes_per_s, 1e9)
+    )
+    latency = np.where(one_domain, sys.intra_node_latency_s, sys.inter_node_latency_s or 10e-6)
+    return kv_bytes / (link_per_chip * prefill.deployment.chips_per_replica) + latency
+
+
+PLANNER_STEP_RATIO = 2.0
+"""The planner's decode batch: the most sequences per decode worker whose step stays within this many times
+the step of one sequence per attention rank (past it TPOT grows about linearly with the batch: the worker
+is no longer latency-bound, and a planner meeting a TPOT target adds workers instead)."""
+PLANNER_PREFILL_UTILISATION = 0.8
+"""Rate matching: prefill workers so the pool runs at this share of its capacity at full batches."""
+
+
+def plan_disaggregated_workers(
+    prefill: StepTimeModel, decode: StepTimeModel, concurrency: float, isl: float, osl: float
+) -> tuple[int, int]:
+    """(prefill workers, decode workers) for `concurrency` closed-loop clients, as a rate-matching planner
+    sizes the pools (NVIDIA Dynamo's planner, aiconfigurator's disaggregated mode): decode workers so each
+    holds at most the batch of `PLANNER_STEP_RATIO` (and what its KV cache holds), then the fewest prefill
+    workers whose capacity at full batches matches the decode pool's request rate at
+    `PLANNER_PREFILL_UTILISATION`. For runs that do not record their worker counts; the result is an
+    assumption, stated as such. Measured on the disaggregated runs that do record them (43 rows), this
+    rule's constants carry to the others better than the fewest decode workers that hold the sequences
+    (leave-one-model-out TPOT of DeepSeek-R1 55% vs 77%)."""
+    dep_d = decode.deployment
+    adp = float(dep_d.attention_dp)
+    ctx = isl + osl / 2.0
+    cap = max(float(_max_in_flight(decode, np.asarray(isl + osl, dtype=np.float64))), adp)
+    batches = np.unique(np.round(np.geomspace(adp, cap, 48)))
+    steps = np.asarray(decode.decode_step_time_s(batches, ctx))
+    one = float(decode.decode_step_time_s(adp, ctx))
+    within = batches[steps <= PLANNER_STEP_RATIO * one]
+    per_worker = float(within.max()) if within.size else adp
+    decode_workers = max(int(np.ceil(concurrency / per_worker - 1e-9)), 1)
+    budget = prefill.engine.prefill_token_budget * prefill.deployment.attention_dp
+    g_max = max(float(np.floor(budget / isl)), 1.0)
+    full_s = float(prefill.iteration_time_s(g_max * isl, g_max * isl * (isl + 1.0) / 2.0, 0.0, 0.0, g_max))
+    one_s = float(prefill.iteration_time_s(isl, isl * (isl + 1.0) / 2.0, 0.0, 0.0, 1.0))
+    tau = float(decode.decode_step_time_s(concurrency / decode_workers, ctx))
+    rate = concurrency / (one_s + max(osl - 1.0, 0.0) / dep_d.tokens_per_step * tau)
+    prefill_workers = max(int(np.ceil(rate / (PLANNER_PREFILL_UTILISATION * g_max / full_s) - 1e-9)), 1)
+    return prefill_workers, decode_workers
+
+
 def disaggregated(
     prefill: StepTimeModel,
     decode: StepTimeModel,
@@ -244,16 +323,22 @@ def disaggregated(
 ) -> SteadyState:
     """Closed loop over separate prefill and decode pools, with the KV cache shipped between them.
 
-    Prefill pool: an instance batches the prompts waiting when it starts an iteration, up to its token
-    budget B (g_max = B // ISL prompts). Prompts arrive at lambda_i = lambda / instances, so a batch holds
-    g = clip(lambda_i S(g), 1, g_max) prompts, S(g) being one iteration of g x ISL prefill tokens. A prompt
-    finds the instance busy with probability rho = lambda_i S(g) / g and waits for the rest of that batch,
-    S(g) / 2 (batching absorbs bursts, and a closed loop has no unbounded queue: Poisson-style 1 / (1 - rho)
-    growth does not apply); past 95% of the pool's capacity at full batches, g_max / S(g_max) per
-    instance, the clients queue there and capacity sets the rate.
-    KV transfer: the prompt's KV bytes over the scale-up link when both pools fit in one scale-up domain,
-    else the inter-node link (per chip, all chips of the prefill replica in parallel), plus its latency.
-    Decode pool: decode-only iterations with the sequences in their decode phase spread over the instances.
+    TTFT = frontend overhead + prefill queue and batch + KV transfer + decode admission + orchestration:
+    - prefill pool: an instance batches the prompts waiting when it starts an iteration, up to its token
+      budget B (g_max = B // ISL prompts). Prompts arrive at lambda_i = lambda / instances, so a batch holds
+      g = clip(lambda_i S(g), 1, g_max) prompts, S(g) being one iteration of g x ISL prefill tokens. A prompt
+      finds the instance busy with probability rho = lambda_i S(g) / g and waits for the rest of that batch,
+      S(g) / 2 (batching absorbs bursts, and a closed loop has no unbounded queue: Poisson-style 1 / (1 - rho)
+      growth does not apply); past 95% of the pool's capacity at full batches, g_max / S(g_max) per
+      instance, the clients queue there and capacity sets the rate;
+    - KV transfer (`kv_transfer_s`): NVLink inside one scale-up domain, else RDMA; bytes over bandwidth plus
+      a per-transfer latency;
+    - decode admission: the decode worker takes the transferred request in at an iteration boundary and
+      emits its first token after `disagg_admission_steps` of its iterations (engine constant);
+    - orchestration: the engine's `disagg_overhead_s` per request (router hops, transfer handshake).
+    Decode pool: decode-only iterations with the sequences in their decode phase spread over the instances,
+    each iteration paying the engine's `disagg_iteration_s` on top (transfer polling), each step advancing
+    a sequence by `tokens_per_step` (speculative decoding).
     The simulator (`inferonomics.serving`, Disaggregation) plays this out and agrees within the tolerance
     of tests/test_serving_steady_state.py.
     """
@@ -263,6 +348,7 @@ def disaggregated(
         np.asarray(osl, dtype=np.float64),
     )
     dep_d = decode.deployment
+    eng_d = decode.engine
     tps = dep_d.tokens_per_step
     ctx = i + o / 2.0
     decode_steps = np.maximum(o - 1.0, 0.0) / tps
@@ -273,22 +359,18 @@ def disaggregated(
         """One prefill iteration of g prompts of ISL tokens."""
         return np.asarray(prefill.iteration_time_s(g * i, g * i * (i + 1.0) / 2.0, 0.0, 0.0, g))
 
+    def step_s(seqs: np.ndarray) -> np.ndarray:
+        """One decode iteration of a disaggregated decode worker holding `seqs` sequences."""
+        return np.asarray(decode.decode_step_time_s(np.maximum(seqs, 1e-9), ctx)) + eng_d.disagg_iteration_s
+
     service = batch_s(np.ones_like(i))
     service_full = batch_s(g_max)
-    kv_bytes = dep_d.model.kv_bytes(i, dep_d.kv_precision)
-    sys = dep_d.system
-    # The KV cache moves over the scale-up fabric (NVLink) when both pools sit in one domain (an NVL72
-    # rack), else over the scale-out network; every chip of the prefill replica sends its shard.
     chips = prefill.deployment.chips_per_replica * prefill_instances + dep_d.chips_per_replica * decode_instances
-    one_domain = np.asarray(chips) <= sys.scaleup_domain_chips
-    link_per_chip = np.where(
-        one_domain, sys.intra_node_bandwidth_bytes_per_s, max(sys.inter_node_bandwidth_bytes_per_s, 1e9)
-    )
-    latency = np.where(one_domain, sys.intra_node_latency_s, sys.inter_node_latency_s or 10e-6)
-    transfer = np.asarray(kv_bytes) / (link_per_chip * prefill.deployment.chips_per_replica) + latency
-    tau = np.asarray(decode.decode_step_time_s(np.maximum(c / decode_instances, 1.0), ctx))
-    overhead = prefill.engine.request_overhead_s
-    ttft = service + transfer + overhead
+    transfer = kv_transfer_s(prefill, decode, chips, i)
+    tau = step_s(np.maximum(c / decode_instances, 1.0))
+    overhead = prefill.engine.request_overhead_s + eng_d.disagg_overhead_s
+    admission = eng_d.disagg_admission_steps
+    ttft = service + transfer + overhead + admission * tau
     shape = np.broadcast_shapes(c.shape, np.shape(service), np.shape(prefill_instances), np.shape(decode_instances))
     ttft, tau = np.broadcast_to(ttft, shape).copy(), np.broadcast_to(tau, shape).copy()
     s_g = np.broadcast_to(service, shape).copy()
@@ -305,11 +387,11 @@ def disaggregated(
         capped = per_instance * service_full / g_max >= 0.95
         wait = rho * s_next / 2.0
         d = np.minimum(c, lam_next * decode_steps * tau) / decode_instances
-        tau_next = np.asarray(decode.decode_step_time_s(np.maximum(d, 1e-9), ctx))
-        ttft_next = s_next + wait + transfer + overhead
+        tau_next = step_s(d)
+        ttft_next = s_next + wait + transfer + overhead + admission * tau_next
         # A saturated prefill pool: clients queue there; the pool's capacity sets the rate.
         ttft_next = np.where(capped, np.maximum(c / lam_cap - decode_steps * tau_next, ttft_next), ttft_next)
-        converged = (np.abs(ttft_next - ttft) <= 1e-10 * ttft_next) & (np.abs(lam_next - lam) <= 1e-10 * lam_next)
+        converged = (np.abs(ttft_next - ttft) <= 1e-7 * ttft_next) & (np.abs(lam_next - lam) <= 1e-7 * lam_next)
         ttft = np.where(active, ttft_next, ttft)
         lam = np.where(active, lam_next, lam)
         tau = np.where(active, tau_next, tau)
@@ -318,19 +400,17 @@ def disaggregated(
         if not active.any():
             break
     lam = c / (ttft + decode_steps * tau)
-    bd = decode.iteration_breakdown(
-        0.0,
-        0.0,
-        np.minimum(c, lam * decode_steps * tau) / decode_instances,
-        np.minimum(c, lam * decode_steps * tau) / decode_instances * ctx,
-    )
+    seqs = np.minimum(c, lam * decode_steps * tau) / decode_instances
+    bd = decode.iteration_breakdown(0.0, 0.0, seqs, seqs * ctx)
+    bd["overhead_s"] = bd["overhead_s"] + eng_d.disagg_iteration_s
+    bd["total_s"] = bd["total_s"] + eng_d.disagg_iteration_s
     bd["kv_transfer_s"] = transfer
     return SteadyState(
         ttft_s=ttft,
         tpot_s=tau / tps,
         requests_per_s=lam,
         output_tokens_per_s=lam * o,
-        decode_batch=np.minimum(c, lam * decode_steps * tau) / decode_instances,
+        decode_batch=seqs,
         iteration_s=tau,
         prefill_tokens_per_iteration=np.zeros_like(c),
         breakdown=bd,

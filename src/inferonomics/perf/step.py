@@ -48,6 +48,15 @@ from inferonomics.perf.memory import (
 from inferonomics.perf.moe import busiest_rank_assignments, touched_experts_per_rank
 
 ACTIVATION_BYTES = 2.0
+_SUMMED_KEYS = (
+    "gemm_s",
+    "attention_decode_s",
+    "attention_prefill_s",
+    "compute_s",
+    "memory_s",
+    "network_s",
+    "overhead_s",
+)
 
 
 class _PiecewiseLinear:
@@ -148,6 +157,21 @@ class StepTimeModel:
         self.kv_bytes_per_token = kv_bytes_per_token_per_chip(deployment) * chips_per_rank
         self.state_bytes_per_sequence = state_bytes_per_sequence_per_chip(deployment) * chips_per_rank
         self.kv_free_bytes = kv_free_bytes_per_chip(deployment, self.calibration) * deployment.chips_per_replica
+        self._draft: StepTimeModel | None = None
+        if deployment.speculative_tokens and deployment.draft == "model" and deployment.draft_model is not None:
+            # the draft model runs on the same chips and engine, its own decode step per draft
+            self._draft = StepTimeModel(
+                deployment.with_(
+                    model=deployment.draft_model,
+                    speculative_tokens=0,
+                    draft="mtp",
+                    draft_model=None,
+                    moe_ep=1,
+                    moe_tp=0,
+                    expert_precision=None,
+                ),
+                self.calibration,
+            )
 
     def _shapes(self) -> _Shapes:
         dep = self.deployment
@@ -213,11 +237,13 @@ class StepTimeModel:
         attention_prefill_s (causal FLOPs), network_s (collectives), overhead_s (launches, host),
         and the same time regrouped as compute_s / memory_s / network_s / overhead_s, total_s.
         GEMM time counts as compute in proportion t / (t + ridge) of its tokens t per rank.
+
+        With speculative decoding (k = `speculative_tokens`) each decoding sequence is verified over 1 + k
+        tokens, and the drafts cost `draft_s` on top (included in the other keys): k passes of one decoder
+        layer and the LM head over one token per sequence on the target's KV cache for MTP (DeepSeek-V3
+        sec. 2.2: an MTP module is one Transformer block plus a projection, sharing embedding and output
+        head; engines run it once per draft), or k decode steps of the draft model (`draft="model"`).
         """
-        dep, cal, s, eng = self.deployment, self.calibration, self._s, self.engine
-        m = dep.model
-        pp, adp = dep.pp, dep.attention_dp
-        h = float(m.hidden_size)
         p_tok, p_att, d_seq, d_ctx, p_seq = (
             _as_number(x)
             for x in (
@@ -228,9 +254,38 @@ class StepTimeModel:
                 prefill_seqs,
             )
         )
+        dep = self.deployment
+        out = self._terms(p_tok, p_att, d_seq, d_ctx, p_seq, 1.0 + dep.speculative_tokens)
+        out.pop("lm_head_s")
+        if not dep.speculative_tokens:
+            return out
+        k = float(dep.speculative_tokens)
+        if dep.draft == "model" and self._draft is not None:
+            one = self._draft.iteration_breakdown(0.0, 0.0, d_seq, d_ctx)
+            draft = {key: k * one[key] for key in _SUMMED_KEYS}
+        else:
+            one = self._terms(0.0, 0.0, d_seq, d_ctx, 0.0, 1.0)
+            share = 1.0 / self._s.layers
+            host = self.engine.iteration_s
+            draft = {key: k * one[key] * share for key in _SUMMED_KEYS}
+            draft["overhead_s"] = k * (one["overhead_s"] - host) * share  # one layer's launches, no host step
+            for key in ("gemm_s", "memory_s"):  # the LM head runs in full for every draft
+                draft[key] = draft[key] + k * one["lm_head_s"] * (1.0 - share)
+        draft["total_s"] = draft["compute_s"] + draft["memory_s"] + draft["network_s"] + draft["overhead_s"]
+        draft = {key: v * (d_seq > 0) for key, v in draft.items()}
+        for key, v in draft.items():
+            out[key] = out[key] + v
+        out["draft_s"] = draft["total_s"]
+        return out
+
+    def _terms(self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any, verify: float) -> dict[str, Any]:
+        """`iteration_breakdown` without drafts, each decoding sequence verified over `verify` tokens."""
+        dep, cal, s, eng = self.deployment, self.calibration, self._s, self.engine
+        m = dep.model
+        pp, adp = dep.pp, dep.attention_dp
+        h = float(m.hidden_size)
         p_seq = vmax(p_seq, (p_tok > 0) * 1.0)
 
-        verify = 1.0 + dep.speculative_tokens
         tokens = (p_tok + d_seq * verify) / pp  # per micro-batch, whole replica
         t_rank = tokens / adp  # per attention-DP rank
         frac = 1.0 / pp  # each stage holds 1/pp of every layer kind
@@ -258,11 +313,11 @@ class StepTimeModel:
             gemm = gemm + self._gemm_bf16.time_s(t_rank, s.router_n, h, s.n_moe * frac, s.n_moe * frac)
             if s.shared_n:
                 gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
-        gemm = gemm + self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
-        gemm = gemm * (
+        lm_head = self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
+        scale = (
             1.0 + prefill_share * (eng.prefill_eff_scale - 1.0) + (1.0 - prefill_share) * (eng.decode_eff_scale - 1.0)
-        )
-        gemm = gemm * self._format_scale
+        ) * self._format_scale
+        gemm = (gemm + lm_head) * scale
 
         # --- attention kernels ------------------------------------------------------------------------
         # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
@@ -326,6 +381,7 @@ class StepTimeModel:
             "network_s": net * pp,
             "overhead_s": overhead * pp,
             "total_s": total,
+            "lm_head_s": lm_head * scale * pp,
         }
 
     def _pope_layout_comm_s(self, tokens: Any) -> Any:

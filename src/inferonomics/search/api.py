@@ -198,7 +198,7 @@ def search(
         check_reachable(address)  # before any work: Ray retries an unreachable address for minutes
     model, systems, isl, osl, rate, notes = _resolve(req)
     targets = Targets(req.ttft_s, req.tpot_s, req.percentile, rate, req.max_usd_per_hour, req.max_chips, req.objective)
-    inputs = ScreenInputs(model, systems, isl, osl, req.space, calibration)
+    inputs = ScreenInputs(model, systems, isl, osl, req.space, calibration, rate)
     prices, price_notes = chip_hour_prices(systems, req.acquisition, req.usd_per_chip_hour)
     notes += price_notes
     enum = enumerate_candidates(model, systems, req.space)

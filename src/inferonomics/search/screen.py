@@ -23,7 +23,7 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import InferonomicsError, InvalidInputError
 from inferonomics.perf import Deployment, StepTimeModel, max_sequences, memory_use
 from inferonomics.perf.calibration import Calibration, default_calibration
-from inferonomics.perf.steady_state import SteadyState, closed_loop, disaggregated
+from inferonomics.perf.steady_state import SteadyState, closed_loop, disaggregated, open_loop
 from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
 
 RAW_COLUMNS: dict[str, str] = {
@@ -57,6 +57,8 @@ RAW_COLUMNS: dict[str, str] = {
     # steady state, per replica (a replica of a disaggregated config is one xPyD group)
     "ttft_ms": "float64",
     "tpot_ms": "float64",
+    "ttft_full_batch_ms": "float64",
+    "tpot_full_batch_ms": "float64",
     "requests_per_s_per_replica": "float64",
     "output_tokens_per_s_per_replica": "float64",
     "decode_batch": "float64",
@@ -74,6 +76,9 @@ class ScreenInputs:
     osl: int
     space: SearchSpace
     calibration: Calibration | None = None
+    rate_per_s: float | None = None
+    """The traffic to serve: aggregated candidates are evaluated at the open-loop rate each replica gets
+    (`replicas_for_rate`), not at a full batch; None = at a full batch (a closed loop of `batch_size`)."""
 
     def __post_init__(self) -> None:
         for name in ("isl", "osl"):
@@ -103,6 +108,7 @@ class ScreenInputs:
             "osl": int(self.osl),
             "space": self.space.to_dict(),
             "calibration_sha": _digest(asdict(cal)),
+            "rate_per_s": self.rate_per_s,
         }
         return dict(json.loads(json.dumps(key, sort_keys=True, default=str)))  # as stored: lists, not tuples
 
@@ -155,7 +161,16 @@ def build_deployment(inputs: ScreenInputs, c: Candidate, replicas: int = 1) -> D
         speculative_tokens=c.speculative_tokens,
         acceptance_rate=inputs.space.acceptance_for(inputs.model) if c.speculative_tokens else 0.0,
         engine_args=inputs.space.engine_args,
+        acceptance=tuple(inputs.space.acceptance) if c.speculative_tokens else (),
     )
+
+
+def replicas_for_rate(rate_per_s: float, requests_per_s_per_replica: Any) -> np.ndarray:
+    """Replicas to serve `rate_per_s` when one serves at most `requests_per_s_per_replica` (its capacity at
+    the screened batch); 0 where a replica serves nothing."""
+    rps = np.asarray(requests_per_s_per_replica, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rps > 0, np.ceil(rate_per_s / np.where(rps > 0, rps, 1.0) - 1e-9), 0).astype(np.int64)
 
 
 def batch_grid(space: SearchSpace, most: int) -> np.ndarray:
@@ -254,13 +269,24 @@ def screen_candidates(inputs: ScreenInputs, candidates: list[Candidate]) -> Chun
                 fits=False,
                 ttft_ms=np.nan,
                 tpot_ms=np.nan,
+                ttft_full_batch_ms=np.nan,
+                tpot_full_batch_ms=np.nan,
                 requests_per_s_per_replica=0.0,
                 output_tokens_per_s_per_replica=0.0,
                 decode_batch=0.0,
             )
             continue
         batches = batch_grid(inputs.space, most)
-        ss = closed_loop(StepTimeModel(dep, cal), batches.astype(np.float64), isl, osl)
+        stm = StepTimeModel(dep, cal)
+        ss = closed_loop(stm, batches.astype(np.float64), isl, osl)
+        cols = _steady_columns(ss)
+        cols["ttft_full_batch_ms"], cols["tpot_full_batch_ms"] = cols["ttft_ms"], cols["tpot_ms"]
+        if inputs.rate_per_s:
+            # the replicas the rate needs at this batch, each fed its share of the traffic (open loop)
+            replicas = np.maximum(replicas_for_rate(inputs.rate_per_s, ss.requests_per_s), 1)
+            offered = open_loop(stm, inputs.rate_per_s / replicas, isl, osl, batches.astype(np.float64))
+            cols["ttft_ms"] = np.asarray(offered.ttft_s, dtype=np.float64) * 1e3
+            cols["tpot_ms"] = np.asarray(offered.tpot_s, dtype=np.float64) * 1e3
         rows.add(
             ident,
             batches.size,
@@ -268,7 +294,7 @@ def screen_candidates(inputs: ScreenInputs, candidates: list[Candidate]) -> Chun
             concurrency_per_replica=batches.astype(np.float64),
             max_batch_fit=most,
             fits=True,
-            **_steady_columns(ss),
+            **cols,
         )
     result.rows = rows.frame()
     return result
@@ -346,6 +372,8 @@ def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
             max_batch_fit=most,
             fits=True,
             **_steady_columns(ss),
+            ttft_full_batch_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
+            tpot_full_batch_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
         )
     result.rows = rows.frame()
     return result

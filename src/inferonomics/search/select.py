@@ -16,7 +16,7 @@ import pandas as pd
 
 from inferonomics.errors import InvalidInputError
 from inferonomics.search.cost import usd_per_million_tokens
-from inferonomics.search.screen import candidate_of_row
+from inferonomics.search.screen import candidate_of_row, replicas_for_rate
 from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
 
 Objective = Literal["usd", "throughput"]
@@ -68,7 +68,7 @@ def evaluate(rows: pd.DataFrame, targets: Targets, prices: dict[str, float], osl
     serving = df["fits"].to_numpy(dtype=bool) & (rps > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         if targets.rate_per_s is not None:
-            replicas = np.where(serving, np.ceil(targets.rate_per_s / np.where(serving, rps, 1.0) - 1e-9), 0)
+            replicas = np.where(serving, replicas_for_rate(targets.rate_per_s, rps), 0)
             served_tps = np.where(serving, targets.rate_per_s * osl, 0.0)
         else:
             replicas = np.where(serving, 1, 0)

@@ -70,6 +70,8 @@ class SearchSpace:
     DeepSeek-V3 report sec. 5.4.3; 0.66 for an EAGLE-3 head). An assumption: measure it on your workload."""
     engine_args: EngineArgs = EngineArgs()
     """Engine knobs every candidate runs with (memory fraction, max sequences, token budget, block size)."""
+    acceptance: tuple[float, ...] = ()
+    """Assumed acceptance per draft position (overrides `acceptance_rate` when given)."""
     modes: tuple[str, ...] = MODES
     disagg_groups: int = 3
     """Disaggregated pools are built for this many leading (hardware, formats, engine) groups."""
@@ -88,6 +90,8 @@ class SearchSpace:
             raise InvalidInputError(f"speculative_tokens must be >= 1, got {self.speculative_tokens}")
         if self.acceptance_rate is not None and not 0.0 <= self.acceptance_rate < 1.0:
             raise InvalidInputError(f"acceptance_rate must be in [0, 1), got {self.acceptance_rate}")
+        if any(not 0.0 <= a < 1.0 for a in self.acceptance):
+            raise InvalidInputError(f"acceptance per position must be in [0, 1), got {list(self.acceptance)}")
         if self.max_chips_per_instance < 1:
             raise InvalidInputError("max_chips_per_instance must be >= 1")
         bad_modes = [m for m in self.modes if m not in MODES]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,7 +114,10 @@ class Replica:
         k = int(getattr(dep, "speculative_tokens", 0) or 0)
         self.spec_k = k
         self.spec = k > 0
-        self.spec_a = float(getattr(dep, "acceptance_rate", 0.0) or 0.0)
+        per_position = getattr(dep, "position_acceptance", None)
+        self.spec_a: float | tuple[float, ...] = (
+            tuple(per_position) if per_position else float(getattr(dep, "acceptance_rate", 0.0) or 0.0)
+        )
         self.tokens_per_decode = 1 + k
         self.reserve_full_prompt = policy.reserve_full_prompt and not self.spec
         self.hold_after_preemption = policy.no_admission_after_preemption
@@ -722,25 +726,37 @@ class Replica:
             raise AssertionError(f"replica {self.idx} ended with referenced prefix blocks")
 
 
-def draw_verify_steps(rng: np.random.Generator, remaining: int, k: int, a: float) -> int:
-    """Verify steps to emit `remaining` tokens with k drafts accepted independently with probability a.
+def draw_verify_steps(rng: np.random.Generator, remaining: int, k: int, a: float | Sequence[float]) -> int:
+    """Verify steps to emit `remaining` tokens with k drafts, accepted with probability a (one rate, or one
+    per position: draft j is accepted with a[j] once drafts 1..j-1 were).
 
     Each step emits 1 + (accepted drafts before the first rejection, at most k) tokens (Leviathan et
     al. 2023); the last step may overshoot and is truncated.
     """
     if remaining <= 0:
         return 1
-    if a <= 0.0 or k == 0:
+    rates = np.asarray(a, dtype=np.float64).ravel()
+    if k == 0 or rates.size == 0 or not rates.any():
         return remaining
-    mean = 1.0 + a * (1 - a**k) / (1 - a)
+    rates = np.concatenate([rates[:k], np.full(max(k - rates.size, 0), rates[min(rates.size, k) - 1])])
+    survive = np.cumprod(rates)  # P(at least j drafts accepted), j = 1..k
+    mean = 1.0 + float(survive.sum())
     total = 0
     steps = 0
     while True:
         n = int(remaining / mean * 1.2) + 8
-        gains = 1 + np.minimum(rng.geometric(1.0 - a, size=n) - 1, k)
+        gains = 1 + _accepted(rng, rates, n)
         cs = np.cumsum(gains) + total
         idx = int(np.searchsorted(cs, remaining))
         if idx < n:
             return steps + idx + 1
         total = int(cs[-1])
         steps += n
+
+
+def _accepted(rng: np.random.Generator, rates: np.ndarray, n: int) -> np.ndarray:
+    """Accepted drafts in each of n steps: the run of accepted positions before the first rejection."""
+    if np.all(rates == rates[0]) and rates[0] < 1.0:
+        return np.minimum(rng.geometric(1.0 - rates[0], size=n) - 1, rates.size)
+    ok = rng.random((n, rates.size)) < rates[None, :]
+    return np.cumprod(ok, axis=1).sum(axis=1)

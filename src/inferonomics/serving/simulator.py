@@ -198,7 +198,7 @@ class _Run:
             rep.kicked = True
             self.push(t, _KICK, rep)
 
-    def draw_verify_steps(self, remaining: int, k: int, a: float) -> int:
+    def draw_verify_steps(self, remaining: int, k: int, a: float | tuple[float, ...]) -> int:
         return draw_verify_steps(self.rng, remaining, k, a)
 
     # --- requests -----------------------------------------------------------------------------------------

@@ -5,7 +5,13 @@ Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions s
 - weights run in `gemm_quant_mode` (bf16 when empty), an MoE model's routed experts in `moe_quant_mode`
   when it is given; the KV cache is fp8 when weights are 8-bit or narrower, else bf16 (the engines'
   default with quantised checkpoints);
-- disaggregated rows without `*_num_workers` use one instance per pool;
+- a disaggregated row without `silicon_concurrency` or `batch_size` runs decode_batch_size x decode workers x
+  decode attention DP clients (the relation every disaggregated row that records all of them satisfies);
+- disaggregated rows without `*_num_workers`: the counts a rate-matching planner would choose
+  (`steady_state.plan_disaggregated_workers`);
+- no speculative decoding (`DEFAULT_SPEC_ASSUMPTION` says why); where the serving framework's published
+  recipe enables it by default (`SPEC_RECIPES`: DeepSeek with MTP on TensorRT-LLM under NVIDIA Dynamo),
+  `validate_serving` reports those rows' error with it on as well;
 - parallelism columns are read by `validate.conventions` (aiconfigurator's layout, SGLang's DP-attention
   convention where tp_size counts every GPU, attention DP inferred from the experts' span); an
   expert-parallel size that does not divide the expert count gets redundant experts
@@ -15,7 +21,7 @@ Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +32,7 @@ from inferonomics.errors import ConfigError, InferonomicsError
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
 from inferonomics.perf.memory import memory_use
-from inferonomics.perf.steady_state import closed_loop, disaggregated
+from inferonomics.perf.steady_state import closed_loop, disaggregated, plan_disaggregated_workers
 from inferonomics.perf.step import StepTimeModel
 from inferonomics.validate.campaign import campaign_of
 from inferonomics.validate.conventions import row_parallelism
@@ -51,6 +57,8 @@ PREDICTION_COLUMNS = (
     "memory_gb_per_gpu",
     "fits",
     "skip_reason",
+    "prefill_workers",
+    "decode_workers",
 )
 
 _CONCURRENCY = re.compile(r"silicon_concurrency=(\d+)")
@@ -111,7 +119,59 @@ def _expert_precision_of(row: Any, model: Any, precision: str) -> str | None:
     return None if experts == get_precision(precision).name else experts
 
 
-def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, precision: str) -> Deployment:
+@dataclass(frozen=True)
+class SpecRecipe:
+    """Speculative decoding an engine's published recipe turns on for a model family by default."""
+
+    speculative_tokens: int
+    acceptance: tuple[float, ...]
+    source: str
+
+
+SPEC_RECIPES: dict[tuple[str, str, str], SpecRecipe] = {
+    ("dynamo", "trtllm", "deepseek"): SpecRecipe(
+        speculative_tokens=1,
+        acceptance=(0.85,),
+        source="MTP with 1 draft, as NVIDIA Dynamo's TensorRT-LLM recipe for DeepSeek-R1 runs it "
+        "(engine_configs/deepseek_r1/mtp: speculative_config decoding_type MTP, num_nextn_predict_layers 1), "
+        "acceptance 0.85 (DeepSeek-V3 technical report sec. 5.4.3: 85-90% for the second token)",
+    ),
+}
+"""(serving framework, engine, model family) -> the speculative decoding the framework's published recipe
+runs by default. The framework is read from `silicon_data_source` (its container image), the family is
+matched in the model's name and needs MTP layers in its config. Acceptance comes from the cited public
+source, never from the runs. TensorRT-LLM's own serving (trtllm-serve, as aiconfigurator's aggregated
+campaign runs it) enables MTP only when configured, so rows without a framework get none."""
+
+SPEC_ASSUMPTIONS = ("recipe", "off")
+DEFAULT_SPEC_ASSUMPTION = "off"
+"""Rows are predicted without speculative decoding unless asked ("recipe"): the disaggregated rows that
+record their configuration (36 DeepSeek-V3 rows, TensorRT-LLM and SGLang under Dynamo) match MTP off
+(leave-one-model-out TPOT 8% off vs 45% on), while others at the same nominal setting run up to 2x faster
+(5.5 vs 10.9 ms), as MTP would; the CSV does not say which. `validate_serving` reports both."""
+FRAMEWORKS = ("dynamo",)
+
+
+def framework_of(row: Any) -> str | None:
+    """The serving framework named in the row's `silicon_data_source` (e.g. an ai-dynamo image), if any."""
+    src = str(row.get("silicon_data_source", "") or "").lower() if hasattr(row, "get") else ""
+    return next((f for f in FRAMEWORKS if f in src), None)
+
+
+def spec_recipe(model: Any, backend: str, framework: str | None) -> SpecRecipe | None:
+    """The framework's default speculative decoding for `model` on `backend`, if its recipe has one."""
+    if framework is None or not getattr(model, "mtp_layers", 0):
+        return None
+    name = str(getattr(model, "name", "")).lower()
+    for (fw, engine, family), recipe in SPEC_RECIPES.items():
+        if fw == framework and engine == backend and family in name:
+            return recipe
+    return None
+
+
+def _deployment(
+    row: Any, prefix: str, model: Any, system: Any, backend: str, precision: str, spec: SpecRecipe | None = None
+) -> Deployment:
     par = row_parallelism(row, prefix, model, backend)
     kv = "fp8" if precision not in ("bf16", "fp16") else "bf16"
     return Deployment(
@@ -126,6 +186,8 @@ def _deployment(row: Any, prefix: str, model: Any, system: Any, backend: str, pr
         kv_precision=kv,
         expert_precision=_expert_precision_of(row, model, precision),
         backend=backend,  # type: ignore[arg-type]  # checked by Deployment
+        speculative_tokens=spec.speculative_tokens if spec else 0,
+        acceptance=spec.acceptance if spec else (),
     )
 
 
@@ -136,11 +198,14 @@ class RowPlan:
     deployment: Deployment | None
     decode: Deployment | None
     prefill_instances: int
+    """0: not recorded (disaggregated), inferred by `predict_plans`."""
     decode_instances: int
     concurrency: float
     isl: float
     osl: float
     reason: str | None = None
+    assumptions: list[str] = field(default_factory=list)
+    """What the prediction assumed that the row does not say."""
 
 
 BACKEND_ALIASES = {"tensorrt_llm": "trtllm", "tensorrt-llm": "trtllm", "trt-llm": "trtllm", "trt_llm": "trtllm"}
@@ -162,10 +227,16 @@ def resolve_model(model_path: str, configs_dir: Path | None = None) -> Any:
         raise
 
 
-def plan_row(idx: Any, row: Any, configs_dir: Path | None = None) -> RowPlan:
-    """Turn one CSV row into deployments, or a reason it cannot be predicted."""
+def plan_row(
+    idx: Any, row: Any, configs_dir: Path | None = None, spec_assumption: str = DEFAULT_SPEC_ASSUMPTION
+) -> RowPlan:
+    """Turn one CSV row into deployments, or a reason it cannot be predicted. `spec_assumption`: "recipe"
+    runs speculative decoding where the serving framework's published recipe enables it (`SPEC_RECIPES`),
+    "off" never (`DEFAULT_SPEC_ASSUMPTION` says why off is the default)."""
     from inferonomics.catalog.hardware_catalog import get_hardware
 
+    if spec_assumption not in SPEC_ASSUMPTIONS:
+        raise ValueError(f"spec_assumption must be one of {SPEC_ASSUMPTIONS}, got {spec_assumption!r}")
     base = RowPlan(idx, str(row.get("mode", "agg")), None, None, 1, 1, 0.0, 0.0, 0.0)
     try:
         model = resolve_model(str(row["model_path"]), configs_dir)
@@ -174,17 +245,24 @@ def plan_row(idx: Any, row: Any, configs_dir: Path | None = None) -> RowPlan:
         backend = BACKEND_ALIASES.get(backend, backend)
         precision = _precision_of(row)
         c = concurrency_of(row)
+        if (c is None or c < 1) and base.mode == "disagg":
+            c = _disagg_concurrency(row)
+            if c is not None:
+                base.assumptions.append("concurrency = decode_batch_size x decode workers x decode attention DP")
         if c is None or c < 1:
             base.reason = "no concurrency (silicon_concurrency and batch_size both empty)"
             return base
         base.concurrency, base.isl, base.osl = c, float(row["isl"]), float(row["osl"])
+        spec = spec_recipe(model, backend, framework_of(row)) if spec_assumption == "recipe" else None
+        if spec is not None:
+            base.assumptions.append(f"speculative decoding: {spec.source}")
         if base.mode == "disagg":
             base.deployment = _deployment(row, "prefill_", model, system, backend, precision)
-            base.decode = _deployment(row, "decode_", model, system, backend, precision)
-            base.prefill_instances = int(_num(row, "prefill_num_workers", 1) or 1)
-            base.decode_instances = int(_num(row, "decode_num_workers", 1) or 1)
+            base.decode = _deployment(row, "decode_", model, system, backend, precision, spec)
+            base.prefill_instances = int(_num(row, "prefill_num_workers", 0) or 0)
+            base.decode_instances = int(_num(row, "decode_num_workers", 0) or 0)
         else:
-            base.deployment = _deployment(row, "", model, system, backend, precision)
+            base.deployment = _deployment(row, "", model, system, backend, precision, spec)
         if base.isl < 1 or base.osl < 1:
             base.reason = "isl and osl must be >= 1"
     except InferonomicsError as exc:
@@ -192,6 +270,44 @@ def plan_row(idx: Any, row: Any, configs_dir: Path | None = None) -> RowPlan:
     except (KeyError, TypeError, ValueError) as exc:
         base.reason = f"bad row: {exc}"
     return base
+
+
+def _disagg_concurrency(row: Any) -> float | None:
+    """decode_batch_size x decode workers x decode attention DP, when the row gives all three."""
+    batch, workers = _num(row, "decode_batch_size"), _num(row, "decode_num_workers")
+    if batch is None or workers is None:
+        return None
+    return batch * workers * (_num(row, "decode_attention_dp_size", 1.0) or 1.0)
+
+
+def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
+    """Fill in the worker counts of disaggregated plans that lack them (a rate-matching planner's choice:
+    `plan_disaggregated_workers`) and say so in the plan's assumptions."""
+    models: dict[Any, StepTimeModel] = {}
+
+    def stm(dep: Deployment) -> StepTimeModel:
+        if dep not in models:
+            models[dep] = StepTimeModel(dep, cal)
+        return models[dep]
+
+    for p in plans:
+        if p.mode != "disagg" or p.reason is not None or p.deployment is None or p.decode is None:
+            continue
+        if p.prefill_instances and p.decode_instances:
+            continue
+        try:
+            pw, dw = plan_disaggregated_workers(stm(p.deployment), stm(p.decode), p.concurrency, p.isl, p.osl)
+        except InferonomicsError as exc:
+            p.reason = str(exc)
+            continue
+        said = []
+        if not p.prefill_instances:
+            p.prefill_instances = pw
+            said.append(f"{pw} prefill")
+        if not p.decode_instances:
+            p.decode_instances = dw
+            said.append(f"{dw} decode")
+        p.assumptions.append(f"workers not recorded: {' + '.join(said)} (rate-matching planner)")
 
 
 def _group_key(plan: RowPlan) -> tuple[Any, ...]:
@@ -211,12 +327,15 @@ def _group_key(plan: RowPlan) -> tuple[Any, ...]:
         plan.prefill_instances,
         plan.decode_instances,
         None if plan.decode is None else (plan.decode.tp, plan.decode.attention_dp, plan.decode.moe_ep),
+        d.speculative_tokens,
+        "; ".join(plan.assumptions),
     )
 
 
 def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) -> pd.DataFrame:
     """Predicted TTFT/TPOT (ms) per plan, vectorised over the rows that share a deployment."""
     cal = calibration or default_calibration()
+    _infer_workers(plans, cal)
     rows: dict[Any, dict[str, Any]] = {}
     groups: dict[tuple[Any, ...], list[RowPlan]] = {}
     for p in plans:
@@ -274,21 +393,27 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
                 "memory_gb_per_gpu": mem.total_bytes / 1e9,
                 "fits": mem.fits,
                 "skip_reason": None,
+                "prefill_workers": p.prefill_instances if p.mode == "disagg" else None,
+                "decode_workers": p.decode_instances if p.mode == "disagg" else None,
             }
     out = pd.DataFrame.from_dict(rows, orient="index")
     for col in PREDICTION_COLUMNS:
         if col not in out.columns:
-            out[col] = np.nan if col != "skip_reason" else None
+            out[col] = None if col == "skip_reason" else np.nan
     return out.reindex([p.index for p in plans])
 
 
 def predict_frame(
-    df: pd.DataFrame, calibration: Calibration | None = None, configs_dir: Path | None = None
+    df: pd.DataFrame,
+    calibration: Calibration | None = None,
+    configs_dir: Path | None = None,
+    spec_assumption: str = DEFAULT_SPEC_ASSUMPTION,
 ) -> pd.DataFrame:
     """`df` with pred_ttft_ms (and its range, pred_ttft_low_ms .. pred_ttft_high_ms), pred_tpot_ms, ttft_ape,
-    tpot_ape, skip_reason and (with silicon_data_source) campaign (`validate.campaign`) columns added.
-    Models not in the catalog are looked for as Hugging Face configs in `configs_dir`."""
-    plans = [plan_row(idx, row, configs_dir) for idx, row in df.iterrows()]
+    tpot_ape, skip_reason, assumption (what the row did not say), prefill/decode_workers (disaggregated) and
+    (with silicon_data_source) campaign (`validate.campaign`) columns added. Models not in the catalog are
+    looked for as Hugging Face configs in `configs_dir`; `spec_assumption` as `plan_row`."""
+    plans = [plan_row(idx, row, configs_dir, spec_assumption) for idx, row in df.iterrows()]
     pred = predict_plans(plans, calibration)
     res = df.join(pred)
     res["assumptions"] = pd.Series([row_assumptions(p, df.loc[p.index]) for p in plans], index=res.index)
@@ -302,8 +427,9 @@ def predict_frame(
 
 
 def row_assumptions(plan: RowPlan, row: Any) -> str:
-    """What was assumed to read the row's parallelism (conventions, redundant experts), '; '-joined."""
-    notes: list[str] = []
+    """What was assumed to read the row's parallelism (conventions, redundant experts), its clients,
+    worker counts and speculative decoding (`RowPlan.assumptions`), '; '-joined."""
+    notes: list[str] = list(plan.assumptions)
     for prefix, dep in (
         (("prefill_", plan.deployment), ("decode_", plan.decode)) if plan.decode else (("", plan.deployment),)
     ):
@@ -378,4 +504,36 @@ def validate_serving(
     df = load_measured(p)
     configs = Path(configs_dir) if configs_dir is not None else default_configs_dir(p)
     res = predict_frame(df, calibration, configs)
-    return summarize(res), res
+    summary = summarize(res)
+    summary["assumptions"] = assumption_counts(res)
+    summary["speculative_both_ways"] = speculative_both_ways(df, res, calibration, configs)
+    return summary, res
+
+
+def assumption_counts(res: pd.DataFrame) -> dict[str, int]:
+    """How many predicted rows rest on each kind of assumption (the text before its first colon)."""
+    counts: dict[str, int] = {}
+    for text in res.loc[res["pred_tpot_ms"].notna(), "assumptions"].dropna():
+        for part in filter(None, str(text).split("; ")):
+            pieces = part.split(": ")
+            kind = pieces[1] if pieces[0] in ("prefill", "decode") and len(pieces) > 1 else pieces[0]
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def speculative_both_ways(
+    df: pd.DataFrame, res: pd.DataFrame, calibration: Calibration | None, configs_dir: Path | None
+) -> dict[str, Any]:
+    """The error on the rows where a framework's recipe runs speculative decoding (`SPEC_RECIPES`), with
+    it on and with it off (`res` holds the predictions without it)."""
+    on = predict_frame(df, calibration, configs_dir, spec_assumption="recipe")
+    rows = on["assumptions"].fillna("").str.contains("speculative decoding") & on["pred_tpot_ms"].notna()
+    if not rows.any():
+        return {}
+    on, off = on[rows], res[rows]
+    return {
+        "rows": int(rows.sum()),
+        "assumption": str(on["assumptions"].iloc[0]).split("speculative decoding: ")[-1].split("; ")[0],
+        "on": {"ttft": _stats(on["ttft_ape"]), "tpot": _stats(on["tpot_ape"])},
+        "off": {"ttft": _stats(off["ttft_ape"]), "tpot": _stats(off["tpot_ape"])},
+    }

@@ -419,6 +419,7 @@ def _resolved(b: S.DeploymentBody) -> Any:
         expert_precision=experts,
         backend=b.backend,
         engine_args=b.engine_args(),
+        **_speculative(b),
     )
     speed = getattr(b, "min_tokens_per_s_per_user", None)
     return spec.resolve(Workload(b.isl, b.osl, concurrency, min_tokens_per_s_per_user=speed))
@@ -426,6 +427,15 @@ def _resolved(b: S.DeploymentBody) -> Any:
 
 def _deployment(b: S.DeploymentBody) -> Any:
     return _resolved(b).deployment
+
+
+def _speculative(b: S.DeploymentBody) -> dict[str, Any]:
+    """The body's speculative decoding as `make_deployment` keywords (a 400 on the field when wrong)."""
+    if b.acceptance and not b.spec_tokens:
+        raise FieldError("acceptance", _invalid("acceptance needs spec_tokens >= 1"))
+    if any(not 0.0 <= a < 1.0 for a in b.acceptance):
+        raise FieldError("acceptance", _invalid(f"acceptance per position must be in [0, 1), got {b.acceptance}"))
+    return {"speculative_tokens": b.spec_tokens, "acceptance": tuple(b.acceptance)}
 
 
 def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
@@ -447,6 +457,7 @@ def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
             kv_precision=_precision(b.kv_precision, "kv_precision"),
             expert_precision=_precision(b.expert_precision, "expert_precision"),
             backend=b.backend,
+            **_speculative(b),
             mode="disagg",
             prefill=pool(b.prefill),
             decode=pool(b.decode),

@@ -50,6 +50,12 @@ class DeploymentBody(Workload):
     kv_precision: Name | None = Field(None, description="KV-cache format; null = by weight format.")
     expert_precision: Name | None = Field(None, description="MoE: routed experts' format; null = as the weights.")
     backend: Backend = "vllm"
+    spec_tokens: int = Field(0, ge=0, le=16, description="Speculative decoding: draft tokens per step (MTP layers).")
+    acceptance: list[float] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Draft acceptance per position (one value: the same at every position); needs spec_tokens.",
+    )
     gpu_memory_utilization: float | None = Field(
         None, gt=0, le=1, description="Engine memory fraction (vLLM/SGLang/TensorRT-LLM); null = the engine's."
     )
