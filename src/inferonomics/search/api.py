@@ -133,6 +133,10 @@ class SearchResult:
         }
 
 
+SCREEN_SIM_GAP = 0.3
+"""Screen and simulator TTFT or TPOT further apart than this share are reported with why."""
+
+
 def _recheck_summary(r: pd.Series, with_row: bool = True) -> dict[str, Any]:
     out = row_summary(r) if with_row else {}
     for k in RECHECK_COLUMNS:
@@ -143,7 +147,25 @@ def _recheck_summary(r: pd.Series, with_row: bool = True) -> dict[str, Any]:
             out[k] = float(v) if np.isfinite(v) else None
         else:
             out[k] = v
+    out["screen_vs_sim"] = screen_vs_sim(r)
     return out
+
+
+def screen_vs_sim(r: pd.Series | dict[str, Any]) -> str | None:
+    """Why the screen's figure and the simulator's differ, when they do by more than `SCREEN_SIM_GAP`."""
+    notes = []
+    for what in ("ttft", "tpot"):
+        screen, sim = float(r.get(f"{what}_ms", np.nan)), float(r.get(f"sim_{what}_ms", np.nan))
+        if not (np.isfinite(screen) and np.isfinite(sim) and sim > 0) or abs(screen / sim - 1.0) <= SCREEN_SIM_GAP:
+            continue
+        full = float(r.get(f"{what}_full_batch_ms", np.nan))
+        at = "a full batch" if r.get("mode") == "disagg" else "the offered load (the mean of a Poisson stream)"
+        notes.append(
+            f"{what.upper()} screen {screen:.0f} ms at {at}, simulator {sim:.0f} ms (its requests' "
+            f"{'mean' if r.get('sim_note') is None else 'statistic'}: bursts queue, a lone request does not "
+            f"wait for a batch); the screen at a full batch says {full:.0f} ms"
+        )
+    return "; ".join(notes) or None
 
 
 def _resolve(req: SearchRequest) -> tuple[ModelSpec, tuple[System, ...], int, int, float | None, list[str]]:
