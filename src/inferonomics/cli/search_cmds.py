@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.panel import Panel
 
-from inferonomics.cli.common import ACCEPTANCE_HELP, app, console, err_console, fmt, parse_acceptance, print_json, table
+from inferonomics.cli.common import app, console, err_console, fmt, parse_acceptance, print_json, table
 from inferonomics.cli.engine_options import (
     BlockSize,
     GpuMemoryUtilization,
