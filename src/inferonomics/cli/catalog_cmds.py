@@ -17,6 +17,7 @@ from rich.table import Table
 from inferonomics.catalog.rental import NO_PUBLIC_PRICE
 from inferonomics.cli.common import app, console, fmt, human_bytes, human_count, print_json, table
 from inferonomics.errors import ConfigError
+from inferonomics.frames import records
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 SetOpt = Annotated[
@@ -51,7 +52,7 @@ def _isnan(v: Any) -> bool:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if _isnan(v) else v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    return [{k: (None if _isnan(v) else v) for k, v in r.items()} for r in records(df)]
 
 
 # ---------------------------------------------------------------------------------------------------

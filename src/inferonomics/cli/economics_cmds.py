@@ -28,6 +28,7 @@ from inferonomics.cli.spec_opts import (
     resolve,
 )
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import records
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart to FILE.png or FILE.html (offline).")]
@@ -81,7 +82,7 @@ def _deployment(model: str, hardware: str, set_: list[str] | None, **kw: Any) ->
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in df.to_dict("records")]
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records(df)]
 
 
 def _df(title: str, df: pd.DataFrame, cols: dict[str, str]) -> None:

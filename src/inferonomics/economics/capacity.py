@@ -29,6 +29,7 @@ from inferonomics.economics.frontier import Frontier, unit_cost_frontier
 from inferonomics.economics.ownership import Acquisition, ChipHourCost, OwnershipAssumptions, chip_hour_cost
 from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import row_dict
 from inferonomics.perf.calibration import Calibration
 
 
@@ -42,7 +43,7 @@ class CapacityPlan:
 
     @property
     def best(self) -> dict[str, Any]:
-        return self.options.iloc[0].to_dict()
+        return row_dict(self.options.iloc[0])
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ from inferonomics.economics.ownership import (
     chip_hour_cost,
 )
 from inferonomics.errors import DoesNotFitError, InvalidInputError
+from inferonomics.frames import row_at
 from inferonomics.perf import Deployment, StepTimeModel, check_fits, max_sequences
 from inferonomics.perf.bounds import kv_read_cost_usd_per_mtok
 from inferonomics.perf.calibration import Calibration
@@ -163,7 +164,7 @@ def pick_point(
     if not ok.any():
         return None
     sub = points[ok]
-    return int(sub[cost_column].idxmin())
+    return int(cast(int, sub[cost_column].idxmin()))  # the swept frames have an integer index
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def token_cost(
     )
     if concurrency is None:
         pts = operating_points(dep, isl, osl, calibration=calibration)
-        row = pts.loc[int(pts["output_tokens_per_s"].idxmax())]
+        row = row_at(pts, pts["output_tokens_per_s"].idxmax())
         notes: tuple[str, ...] = ("concurrency chosen for the highest throughput within memory",)
     else:
         if not np.isfinite(concurrency) or concurrency < 1:
@@ -368,7 +369,7 @@ def context_costs(
             i = pick_point(pts, min_tokens_per_s_per_user=min_tokens_per_s_per_user)
             if i is None:
                 continue
-            row = pts.loc[i]
+            row = row_at(pts, i)
             cost = float(row["chip_s_per_output_token_all_in"])
             if best is None or cost < best[0]:
                 best = (cost, d, row)

@@ -28,6 +28,7 @@ from inferonomics.economics.ownership import (
     chip_hour_cost,
 )
 from inferonomics.errors import DoesNotFitError, InvalidInputError
+from inferonomics.frames import row_at
 from inferonomics.perf import Deployment, make_deployment, max_sequences
 from inferonomics.perf.bounds import Floors, floors
 from inferonomics.perf.calibration import Calibration
@@ -329,7 +330,7 @@ def frontier(
     pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
     pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
     fastest = _fastest(pts)
-    cheapest = pts.loc[pts["usd_per_mtok_output"].idxmin()]
+    cheapest = row_at(pts, pts["usd_per_mtok_output"].idxmin())
     single = _fastest(pts[pts["concurrency"] == 1])
     quick = pts[pts["ttft_s"] <= REALISTIC_TTFT_S]
     realistic = _record(quick.iloc[int(np.argmin(quick["usd_per_mtok_output"].to_numpy()))]) if len(quick) else None

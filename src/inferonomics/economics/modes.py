@@ -27,6 +27,7 @@ import pandas as pd
 from inferonomics.catalog.prices import PriceSheet
 from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import row_at, row_dict
 
 MAX_POLICIES = 100_000
 
@@ -153,7 +154,7 @@ class PolicyFrontier:
     def best_within(self, usd_per_request: float) -> dict[str, Any] | None:
         """Highest-quality policy costing at most `usd_per_request` (None if none does)."""
         ok = self.policies[self.policies["usd_per_request"] <= usd_per_request + 1e-15]
-        return None if ok.empty else ok.loc[ok["quality"].idxmax()].to_dict()
+        return None if ok.empty else row_dict(row_at(ok, ok["quality"].idxmax()))
 
     def to_dict(self) -> dict[str, Any]:
         return {

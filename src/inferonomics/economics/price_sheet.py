@@ -38,6 +38,7 @@ from inferonomics.economics.ownership import (
     chip_hour_cost,
 )
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import row_at
 from inferonomics.perf import Deployment
 from inferonomics.perf.calibration import Calibration
 
@@ -284,8 +285,8 @@ def derive_price_sheet(
     def cheapest_at(speed: float) -> tuple[pd.Series, bool]:
         ok = pts["tokens_per_s_per_user"] >= speed
         if ok.any():
-            return pts.loc[pts.loc[ok, out_col].idxmin()], True
-        return pts.loc[pts["tokens_per_s_per_user"].idxmax()], False
+            return row_at(pts, pts.loc[ok, out_col].idxmin()), True
+        return row_at(pts, pts["tokens_per_s_per_user"].idxmax()), False
 
     std, met = cheapest_at(min_tokens_per_s_per_user)
     if not met:
@@ -300,7 +301,7 @@ def derive_price_sheet(
             f"priority tier: {fast_target:.0f} tok/s per user is out of reach; priced at the fastest "
             f"point ({fast['tokens_per_s_per_user']:.1f} tok/s)"
         )
-    bulk = pts.loc[pts[out_col].idxmin()]
+    bulk = row_at(pts, pts[out_col].idxmin())
     c_in = float(usd_per_mtok(std["chip_s_per_input_token"], p, u))
     c_out = float(usd_per_mtok(std[out_col], p, u))
     c_in_batch = float(usd_per_mtok(bulk["chip_s_per_input_token"], p, ub))

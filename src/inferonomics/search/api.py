@@ -15,6 +15,7 @@ import pandas as pd
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import row_dict
 from inferonomics.search.backends import BackendName, check_reachable, run_chunks
 from inferonomics.search.cost import chip_hour_prices
 from inferonomics.search.recheck import RECHECK_COLUMNS, RecheckSettings, run_rechecks, simulator_available
@@ -328,7 +329,7 @@ def search(
                 max_replicas=req.recheck_max_replicas,
             )
             pool = recheck_workers if recheck_workers is not None else (os.cpu_count() or 1)
-            sims = run_rechecks(settings, [r.to_dict() for _, r in head.iterrows()], pool, progress)
+            sims = run_rechecks(settings, [row_dict(r) for _, r in head.iterrows()], pool, progress)
             rechecked = head.assign(**{k: [s[k] for s in sims] for k in RECHECK_COLUMNS})
             not_simulated = rechecked["sim_note"].str.startswith("not simulated").to_numpy()
             failed = ~rechecked["sim_meets_slo"].to_numpy(dtype=bool) & ~not_simulated

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from inferonomics.errors import InvalidInputError
+from inferonomics.frames import row_at
 from inferonomics.search.cost import usd_per_million_tokens
 from inferonomics.search.screen import candidate_of_row, replicas_for_rate
 from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
@@ -248,13 +249,13 @@ def explain_infeasible(df: pd.DataFrame, targets: Targets, objective: Objective,
     binding = [name for name, col in checks if not fit[col].any()]
     msgs = []
     if "tpot" in binding:
-        r = fit.loc[fit["tpot_ms"].idxmin()]
+        r = row_at(fit, fit["tpot_ms"].idxmin())
         msgs.append(
             f"TPOT binds: the fastest configuration reaches {r['tpot_ms']:.1f} ms per token "
             f"(target {(targets.tpot_s or 0) * 1e3:g} ms) with {describe_row(r)}"
         )
     if "ttft" in binding:
-        r = fit.loc[fit["ttft_ms"].idxmin()]
+        r = row_at(fit, fit["ttft_ms"].idxmin())
         msgs.append(
             f"TTFT binds: the lowest is {r['ttft_ms']:.0f} ms (target {(targets.ttft_s or 0) * 1e3:g} ms) "
             f"with {describe_row(r)}"

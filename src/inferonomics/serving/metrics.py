@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from inferonomics.frames import records
+
 if TYPE_CHECKING:
     from inferonomics.serving.simulator import _Run
 
@@ -349,13 +351,13 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
     `args.iterations` says how many), counters for batch and KV occupancy, async spans per request."""
     it = result.iterations
     events: list[dict[str, Any]] = []
-    for row in result.replicas.itertuples():
+    for row in records(result.replicas):
         events.append(
             {
                 "name": "process_name",
                 "ph": "M",
-                "pid": int(row.replica),
-                "args": {"name": f"replica {row.replica} ({row.role})"},
+                "pid": int(row["replica"]),
+                "args": {"name": f"replica {row['replica']} ({row['role']})"},
             }
         )
     if len(it):
@@ -404,18 +406,18 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
             )
     rq = result.requests
     done = rq[rq.status == "completed"].head(max_requests)
-    for r in done.itertuples():
-        pid = int(r.replica)
+    for r in records(done):
+        pid = int(r["replica"])
         events.append(
             {
                 "name": "request",
                 "cat": "request",
                 "ph": "b",
-                "id": int(r.request_id),
+                "id": int(r["request_id"]),
                 "pid": pid,
                 "tid": 1,
-                "ts": float(r.arrival_s * 1e6),
-                "args": {"input_tokens": int(r.input_tokens), "output_tokens": int(r.output_tokens)},
+                "ts": float(r["arrival_s"] * 1e6),
+                "args": {"input_tokens": int(r["input_tokens"]), "output_tokens": int(r["output_tokens"])},
             }
         )
         events.append(
@@ -423,10 +425,10 @@ def write_chrome_trace(result: SimResult, path: str | Path, max_requests: int = 
                 "name": "request",
                 "cat": "request",
                 "ph": "e",
-                "id": int(r.request_id),
+                "id": int(r["request_id"]),
                 "pid": pid,
                 "tid": 1,
-                "ts": float(r.finish_s * 1e6),
+                "ts": float(r["finish_s"] * 1e6),
             }
         )
     Path(path).write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
