@@ -6,8 +6,9 @@ References:
   0.90 USD/M blended (3:1 input:output);
 - DeepSeek's day-6 inference-system overview (2025-03-01): 87,072 USD a day for 168B output tokens, i.e.
   0.52 USD per M output tokens with every cost charged to output; DeepSeek-V3 list price 1.10 USD/M output;
-- the model's weights: Llama-3.1-70B is 141 GB in bf16, more than two 80 GB H100s hold with KV cache and
-  reserve, and tensor parallelism must divide its 64 attention heads, so TP4 is the smallest deployment.
+- the model's weights: Llama-3.1-70B is 141 GB in bf16; on two 80 GiB H100s they leave room for about 11
+  sequences of 2k tokens, so a batch worth serving needs TP4 (tensor parallelism must divide its 64
+  attention heads), the shape vLLM and NVIDIA's guides run it in bf16 on H100.
 """
 
 from __future__ import annotations

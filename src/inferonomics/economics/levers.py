@@ -27,6 +27,10 @@ from inferonomics.catalog.precision import get_precision
 REALISTIC_TTFT_S = 2.0
 """Time to first token a chat service is quoted at: the "realistic" cost floor is the cheapest point under it."""
 
+REALISTIC_TOKENS_PER_S_PER_USER = 20.0
+"""Per-user speed a cost is quoted at when the load is left open: DeepSeek's production average (20-22 tok/s,
+day-6 inference-system overview, 2025-03-01) and the price sheets' standard tier."""
+
 FORMAT_QUALITY_NOTE = (
     "narrower formats trade quality for cost: fp8 weights and KV are what model makers ship for serving "
     "(DeepSeek-V3 is trained in fp8; Meta publishes Llama 3.1 405B in fp8), fp4 loses more and should be "
@@ -75,6 +79,7 @@ def native_formats(model: ModelSpec, system: System) -> list[str]:
 
 
 __all__ = [
+    "REALISTIC_TOKENS_PER_S_PER_USER",
     "EAGLE3_SPECULATION",
     "FORMAT_QUALITY_NOTE",
     "MTP_SPECULATION",

@@ -15,7 +15,8 @@ attention-DP x EP for MoE), keep the operating points that meet the workload's t
 
 Targets: the workload's TTFT / tokens-per-second-per-user, and with a given concurrency that the
 replica's KV cache holds every client (no queueing). With neither a concurrency nor a TTFT target, the
-cost objective is quoted at a realistic service level: TTFT <= `levers.REALISTIC_TTFT_S`. When no
+cost objective is quoted at a realistic service level: TTFT <= `levers.REALISTIC_TTFT_S` (2 s) and
+>= `levers.REALISTIC_TOKENS_PER_S_PER_USER` (20 tok/s per user). When no
 point meets the targets the closest is taken and the note says so. A parallelism the user gives is used
 as given; if it is invalid or cannot hold the weights the error names a deployment that does (so a
 suggestion is always a valid, fitting configuration).
@@ -32,7 +33,7 @@ import pandas as pd
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.economics.cost import check_workload, operating_points, prefill_seconds_per_token
-from inferonomics.economics.levers import REALISTIC_TTFT_S
+from inferonomics.economics.levers import REALISTIC_TOKENS_PER_S_PER_USER, REALISTIC_TTFT_S
 from inferonomics.economics.ownership import (
     Acquisition,
     ChipHourCost,
@@ -86,16 +87,29 @@ class Workload:
             return REALISTIC_TTFT_S
         return None
 
+    @property
+    def effective_min_tokens_per_s_per_user(self) -> float | None:
+        """The per-user speed the resolver applies: the given one, else the realistic one when the objective
+        picks the load for cost (20 tok/s: DeepSeek's production average, the price sheets' standard tier)."""
+        if self.min_tokens_per_s_per_user is not None:
+            return self.min_tokens_per_s_per_user
+        if self.concurrency is None and self.objective == "cost":
+            return REALISTIC_TOKENS_PER_S_PER_USER
+        return None
+
     def targets_text(self) -> str:
         parts = []
         if self.concurrency is not None:
             parts.append(f"{self.concurrency:g} clients held without queueing")
         t = self.effective_max_ttft_s
         if t is not None:
-            parts.append(f"TTFT <= {t:g} s" + ("" if self.max_ttft_s is not None else " (realistic SLO)"))
-        if self.min_tokens_per_s_per_user is not None:
-            parts.append(f">= {self.min_tokens_per_s_per_user:g} tok/s per user")
-        return ", ".join(parts) or "no target"
+            parts.append(f"TTFT <= {t:g} s")
+        v = self.effective_min_tokens_per_s_per_user
+        if v is not None:
+            parts.append(f">= {v:g} tok/s per user")
+        realistic = self.concurrency is None and self.objective == "cost"
+        given = self.max_ttft_s is not None and self.min_tokens_per_s_per_user is not None
+        return (", ".join(parts) or "no target") + (" (realistic SLO)" if realistic and not given else "")
 
 
 @dataclass(frozen=True)
@@ -427,13 +441,14 @@ class DeploymentSpec:
         t = workload.effective_max_ttft_s
         if t is not None:
             ok &= pts["ttft_s"].to_numpy() <= t
-        if workload.min_tokens_per_s_per_user is not None:
-            ok &= pts["tokens_per_s_per_user"].to_numpy() >= workload.min_tokens_per_s_per_user
+        speed = workload.effective_min_tokens_per_s_per_user
+        if speed is not None:
+            ok &= pts["tokens_per_s_per_user"].to_numpy() >= speed
         met = bool(ok.any())
         pool = pts[ok] if met else pts
         cost = pool["chip_s_per_output_token_all_in"]
         chips = pool["chips"]
-        if workload.objective == "latency" or (not met and workload.min_tokens_per_s_per_user is not None):
+        if workload.objective == "latency" or (not met and speed is not None):
             key = pd.DataFrame({"a": -pool["tokens_per_s_per_user"], "b": cost, "c": chips})
         elif not met and t is not None:
             key = pd.DataFrame({"a": pool["ttft_s"], "b": cost, "c": chips})
