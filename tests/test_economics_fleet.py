@@ -12,7 +12,7 @@ units EP144 / DP144 (18 nodes, 32 redundant experts); revenue at R1 prices 562,0
 Inputs taken from the post: volumes, hit rate, per-user speed, pools, the 2 USD price, and the mean request
 (input:output = 608:168 and ISL + OSL/2 = 4,989 give ISL 4,383, OSL 1,211). Outputs compared: nodes, cost,
 per-node throughput, margin. Measured (2026-12, shipped calibration, the catalog's H800: NVLink 400 GB/s,
-200 GB/s per GPU inside a node): 374 nodes (+65%), 143,616 USD/day (+65%), 51.5k prefill (-30%) and 8.5k
+200 GB/s per GPU inside a node): 374 nodes (+65%), 143,616 USD/day (+65%), 51.5k prefill (-30%) and 8.6k
 decode (-42%) tok/s per node, margin 291% (vs 545%). The model is slower than DeepSeek's system: its step
 time adds the expert all-to-all to compute, where DeepSeek overlaps them (two micro-batches in prefill, a
 5-stage pipeline in decode). A first version held these to 1.5x with an H100 stand-in (NVLink 400 GB/s,
