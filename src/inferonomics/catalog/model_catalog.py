@@ -319,6 +319,7 @@ class ModelCatalog:
                 {
                     "name": m.name,
                     "hf_id": m.hf_id,
+                    "aliases": ", ".join(a for a in sorted(m.aliases, key=len) if "/" not in a),
                     "family": m.family,
                     "variant_of": m.extra.get("variant_of"),
                     "total_params": m.total_params,

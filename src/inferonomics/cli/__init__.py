@@ -13,6 +13,15 @@ import typer
 # Each module adds its commands to `app` on import.
 from inferonomics.cli import catalog_cmds  # noqa: F401,E402
 from inferonomics.cli.common import app, run_app
+from inferonomics.cli.render import WideOpt, install_help_metavars
+
+install_help_metavars()
+
+
+@app.callback()
+def _root(wide: WideOpt = False) -> None:
+    """What it costs, in money and in time, to serve a large language model."""
+
 
 for _optional in (
     "perf_cmds",

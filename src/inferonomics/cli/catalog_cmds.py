@@ -12,10 +12,10 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.panel import Panel
-from rich.table import Table
 
 from inferonomics.catalog.rental import NO_PUBLIC_PRICE
-from inferonomics.cli.common import app, console, fmt, human_bytes, human_count, print_json, table
+from inferonomics.cli.common import app, console, print_json
+from inferonomics.cli.render import Column, WideOpt, fmt, human_bytes, human_count, records_table, table
 from inferonomics.errors import ConfigError
 from inferonomics.frames import records
 
@@ -39,14 +39,6 @@ def _model_api() -> Any:
     return model_catalog
 
 
-def _df_table(title: str, df: pd.DataFrame, columns: dict[str, str] | list[str] | None = None) -> Table:
-    """A Rich table of `columns` (name -> header for people) of a DataFrame; NaN shows as '-'."""
-    labels = columns if isinstance(columns, dict) else {c: c for c in (columns or list(df.columns))}
-    cols = [c for c in labels if c in df.columns]
-    rows = [[None if _isnan(v) else v for v in rec] for rec in df[cols].itertuples(index=False, name=None)]
-    return table(title, [labels[c] for c in cols], rows)
-
-
 def _isnan(v: Any) -> bool:
     return isinstance(v, float) and v != v
 
@@ -60,34 +52,51 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------
 
 
-_MODEL_COLUMNS = {
-    "name": "name",
-    "family": "family",
-    "total_params": "params",
-    "active_params": "active",
-    "layers": "layers",
-    "attention": "attention",
-    "experts": "experts",
-    "kv_bytes_per_token_bf16": "KV/token (bf16)",
-    "native_precision": "native",
-    "max_context_tokens": "context",
-}
+def _params_cell(total: float, active: float) -> str:
+    """'8.03B', or "235B/22.2B" (total/active) for a mixture of experts."""
+    return human_count(total) if active >= total else f"{human_count(total)}/{human_count(active)}"
+
+
+def _also_cell(name: str, hf_id: str, aliases: str) -> str:
+    """Other names that work: the catalog name where the HF id does not hold it, then two short aliases."""
+    hf_id = hf_id if isinstance(hf_id, str) else ""
+    names = [name] if hf_id and not hf_id.split("/")[-1].lower().startswith(name.lower()) else []
+    names += [a for a in (aliases or "").split(", ") if a and a.lower() != name.lower()][:2]
+    return ", ".join(dict.fromkeys(names))
+
+
+_MODEL_COLUMNS = [
+    Column("hf_id", "Hugging Face id", priority=0),
+    Column("params", "params (active)", priority=1),
+    Column("also", "also known as", priority=2, prose=True),
+    Column("max_context_tokens", "context", priority=3),
+    Column("kv", "KV/token bf16", priority=4),
+    Column("native_precision", "weights", priority=5),
+    Column("attention", "attention", priority=6),
+    Column("layers", "layers", priority=7),
+    Column("family", "family", priority=8),
+    Column("name", "name", priority=9),
+]
 
 
 @app.command("models")
-def models_cmd(json_: JsonOpt = False) -> None:
-    """List the built-in models."""
+def models_cmd(json_: JsonOpt = False, wide: WideOpt = False) -> None:
+    """List the built-in models: Hugging Face id, other names, size, context, KV cache per token."""
     df = _model_api().list_models()
     if json_:
         print_json(_records(df))
         return
-    view = df.copy()
-    for col in ("total_params", "active_params"):
-        if col in view.columns:
-            view[col] = [human_count(v) for v in view[col]]
-    if "kv_bytes_per_token_bf16" in view.columns:
-        view["kv_bytes_per_token_bf16"] = [human_bytes(v) for v in view["kv_bytes_per_token_bf16"]]
-    console.print(_df_table(f"Models ({len(df)}); `inferonomics model NAME` for one", view, _MODEL_COLUMNS))
+    view = df.assign(
+        hf_id=[h if isinstance(h, str) and h else n for h, n in zip(df["hf_id"], df["name"], strict=True)],
+        also=[_also_cell(*r) for r in zip(df["name"], df["hf_id"], df.get("aliases", [""] * len(df)), strict=True)],
+        params=[_params_cell(t, a) for t, a in zip(df["total_params"], df["active_params"], strict=True)],
+        kv=[human_bytes(v) for v in df["kv_bytes_per_token_bf16"]],
+    )
+    console.print(
+        records_table(
+            f"Models ({len(df)}); any name on a row works; `inferonomics model NAME` for one", view, _MODEL_COLUMNS
+        )
+    )
 
 
 @app.command("model")
@@ -147,21 +156,21 @@ def model_cmd(
 # hardware
 # ---------------------------------------------------------------------------------------------------
 
-_LIST_COLUMNS = {
-    "system": "system",
-    "chips_per_node": "per node",
-    "scaleup_domain_chips": "domain",
-    "topology": "topology",
-    "bf16_tflops": "bf16 TFLOP/s",
-    "fp8_tflops": "fp8",
-    "fp4_tflops": "fp4",
-    "hbm_gb": "HBM GB",
-    "hbm_bandwidth_tb_s": "HBM TB/s",
-    "intra_node_bandwidth_gb_s": "scale-up GB/s",
-    "inter_node_bandwidth_gb_s": "scale-out GB/s",
-    "rental_text": "USD/chip-h",
-    "n_unverified": "(?)",
-}
+_LIST_COLUMNS = [
+    Column("system", "system", priority=0),
+    Column("hbm_gb", "HBM GB", priority=1),
+    Column("hbm_bandwidth_tb_s", "HBM TB/s", priority=2),
+    Column("bf16_tflops", "bf16 TFLOP/s", priority=3, zero="-"),
+    Column("fp8_tflops", "fp8 TFLOP/s", priority=4, zero="-"),
+    Column("rental_text", "USD/chip-h", priority=5),
+    Column("scaleup_domain_chips", "scale-up chips", priority=6),
+    Column("intra_node_bandwidth_gb_s", "scale-up GB/s", priority=7, zero="-"),
+    Column("fp4_tflops", "fp4 TFLOP/s", priority=8, zero="-"),
+    Column("inter_node_bandwidth_gb_s", "scale-out GB/s", priority=9, zero="-"),
+    Column("chips_per_node", "per node", priority=10),
+    Column("topology", "topology", priority=11),
+    Column("n_unverified", "(?)", priority=12, zero=""),
+]
 
 
 def _figure_rows(obj: Any, unverified: tuple[str, ...], skip: set[str]) -> list[list[Any]]:
@@ -204,6 +213,7 @@ def hardware_cmd(
     set_: SetOpt = None,
     file: HwFileOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """List chips and systems, or show every figure of one with sources and unverified marks."""
     from inferonomics.catalog.hardware import parse_overrides
@@ -222,17 +232,14 @@ def hardware_cmd(
             rental_text=[_rental_text(p) for p in df["rental_usd_per_chip_hour"]],
         )
         console.print(
-            _df_table(
+            records_table(
                 f"Hardware systems ({len(df)}); figures per chip, network per chip per direction",
                 df,
                 _LIST_COLUMNS,
+                caption="- = none or not published; (?) = figures from secondary sources. USD/chip-h: the "
+                "reference rental price (midpoint of the market on-demand range, else of the hyperscaler range). "
+                "`inferonomics hardware NAME` shows every figure with its source, and the price's range and date.",
             )
-        )
-        console.print(
-            "(?) = number of figures from secondary sources; `inferonomics hardware NAME` shows them "
-            "with sources. 0 = no published figure. USD/chip-h: the reference rental price (midpoint of the "
-            "market on-demand range, else of the hyperscaler range; `inferonomics hardware NAME` gives the range, "
-            "date and source)."
         )
         return
     system = get_hardware(name, overrides, file)
@@ -294,6 +301,7 @@ def prices_cmd(
     file: Annotated[Path | None, typer.Option("--file", help="Your own price sheets (TOML).")] = None,
     market: Annotated[bool, typer.Option("--market", help="Show observed market points instead.")] = False,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Public API price sheets (USD per million tokens) with their dates and sources."""
     from inferonomics.catalog.prices import get_price_sheet, list_market_points, list_prices, list_providers
@@ -305,7 +313,7 @@ def prices_cmd(
             print_json(_records(df))
         else:
             console.print(
-                _df_table(
+                records_table(
                     "Observed market points (speed of one request, blended price)",
                     df,
                     {
@@ -343,27 +351,30 @@ def prices_cmd(
         print_json(_records(df))
         return
     console.print(
-        _df_table(
+        records_table(
             "API prices, USD per million tokens",
             df,
-            {
-                "key": "provider/model",
-                "input_usd_per_mtok": "input",
-                "cached_input_usd_per_mtok": "cached",
-                "output_usd_per_mtok": "output",
-                "cache_write_5m_usd_per_mtok": "5m write",
-                "long_context_threshold_tokens": "long ctx >",
-                "batch_discount": "batch off",
-                "off_peak_discount": "off-peak off",
-                "valid_until": "until",
-                "date": "date",
-            },
+            [
+                Column("key", "provider/model", priority=0),
+                Column("input_usd_per_mtok", "input", priority=1),
+                Column("output_usd_per_mtok", "output", priority=2),
+                Column("cached_input_usd_per_mtok", "cached input", priority=3),
+                Column("batch_discount", "batch", priority=4, format=_discount, zero="-"),
+                Column("date", "date", priority=5),
+                Column("cache_write_5m_usd_per_mtok", "cache write 5m", priority=6),
+                Column("long_context_threshold_tokens", "long context above", priority=7, zero="-"),
+                Column("off_peak_discount", "off-peak", priority=8, format=_discount, zero="-"),
+                Column("valid_until", "valid until", priority=9),
+            ],
+            caption="- = not documented. `inferonomics prices PROVIDER/MODEL` shows every field and the "
+            "source; --market shows observed market points.",
         )
     )
-    console.print(
-        "[dim]- = not documented. `inferonomics prices PROVIDER/MODEL` shows every field and the "
-        "source; --market shows observed market points.[/]"
-    )
+
+
+def _discount(v: float) -> str:
+    """0.5 -> '-50%'."""
+    return f"-{fmt(v * 100)}%"
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from inferonomics.cli.render import fmt, human_bytes, human_count, table  # noqa: F401  (re-exported)
 from inferonomics.errors import InferonomicsError, excerpt
 
 app = typer.Typer(
@@ -68,46 +68,6 @@ def print_error(message: str) -> None:
 def fail(message: str) -> None:
     """Print a one-line error for people and exit with code 2 (with `--json`, the error as JSON on stdout)."""
     raise typer.Exit(code=report_error("InvalidInputError", message, _flag_in(message), sys.argv[1:]))
-
-
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*[fmt(v) for v in r])
-    return t
-
-
-def fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float | np.floating):
-        v = float(v)
-        if v != v:
-            return "-"
-        if v == 0:
-            return "0"
-        if abs(v) >= 1e5 or abs(v) < 1e-3:
-            return f"{v:.3g}"
-        return f"{v:,.3f}".rstrip("0").rstrip(".") if abs(v) < 100 else f"{v:,.1f}"
-    if isinstance(v, int | np.integer):
-        return f"{v:,}"
-    return str(v)
-
-
-def human_count(n: float) -> str:
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f}{unit}"
-    return f"{n:.0f}"
-
-
-def human_bytes(n: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n:.0f} B"
 
 
 FLAG_NAMES = {

@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from inferonomics.cli.common import app, console, print_json, table
+from inferonomics.cli.render import records_table, shorten_labels
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -86,8 +87,12 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _df(title: str, df: pd.DataFrame, cols: dict[str, str]) -> None:
-    keep = [c for c in cols if c in df.columns]
-    console.print(table(title, [cols[c] for c in keep], [list(r) for r in df[keep].itertuples(index=False)]))
+    if "deployment" in cols and "deployment" in df.columns:  # what every row shares goes to the title
+        short, shared = shorten_labels(list(df["deployment"]))
+        df = df.assign(deployment=short)
+        shared = "; ".join(p for p in shared.split("; ") if p and p not in title)
+        title = f"{title} ({shared})" if shared else title
+    console.print(records_table(title, df, cols))
 
 
 def _plot_done(path: Path) -> None:
@@ -554,15 +559,15 @@ def compare_lab_cmd(
     _comparison(
         c,
         json_,
-        {
+        {  # in the order they give way on a narrow terminal
             "step": "step",
             "model": "model",
+            "cheaper_than_previous_x": "x cheaper",
+            "usd_per_request": "USD/request",
+            "output_usd_per_mtok": "output USD/M",
+            "input_usd_per_mtok": "input USD/M",
             "usd_per_chip_hour": "USD/chip-h",
             "utilisation": "util",
-            "input_usd_per_mtok": "input USD/M",
-            "output_usd_per_mtok": "output USD/M",
-            "usd_per_request": "USD/request",
-            "cheaper_than_previous_x": "x cheaper",
             "chips": "chips",
         },
     )

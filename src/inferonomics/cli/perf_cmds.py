@@ -15,6 +15,7 @@ from inferonomics.cli.engine_options import (
     MaxNumSeqs,
     engine_args_from,
 )
+from inferonomics.cli.render import describe_pools, fmt
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -158,7 +159,8 @@ def predict_cmd(
     if json_:
         print_json(d)
         return
-    console.print(Panel.fit(pred.deployment.describe(), title="deployment"))
+    about = describe_pools(pred.disagg) if pred.disagg is not None else pred.deployment.describe()
+    console.print(Panel.fit(about, title="deployment"))
     print_note(r)
     if plan is not None:
         console.print(f"memory plan: {plan.log_line()}")
@@ -170,7 +172,7 @@ def predict_cmd(
                 ["concurrency", d["concurrency"]],
                 ["clients queued (KV cache full)", d["queued_clients"]],
                 ["TTFT (ms)", d["ttft_ms"]],
-                ["TTFT range (ms): clients spread .. synchronised", "{:.4g} .. {:.4g}".format(*d["ttft_range_ms"])],
+                ["TTFT range (ms): clients spread .. synchronised", " .. ".join(fmt(v) for v in d["ttft_range_ms"])],
                 ["TPOT (ms)", d["tpot_ms"]],
                 ["tokens/s per user", d["tokens_per_s_per_user"]],
                 ["output tokens/s (deployment)", d["output_tokens_per_s"]],

@@ -210,6 +210,32 @@ def search_cmd(
     _print_result(res)
 
 
+def _why_two_ttfts(inp: dict[str, Any]) -> str:
+    traffic = "the trace's arrivals" if inp.get("trace") else f"Poisson arrivals at {fmt(inp.get('rate_per_s'))} req/s"
+    return (
+        "why two figures: the first line is the analytic screen's steady-state mean (it ranks thousands of "
+        f"configurations); 'simulated' replays {traffic} through the engine's scheduler, so it sees bursts, "
+        "queueing and the run's start-up. It is the check: a leader that misses a target there is dropped"
+    )
+
+
+def _weights_note(model: str, best: dict[str, Any], pareto: list[dict[str, Any]]) -> str:
+    """Which weight format was picked, why, and what it trades (the search tries lower-bit formats)."""
+    from inferonomics.catalog.model_catalog import get_model
+
+    native = str(get_model(model).native_precision)
+    picked = str(best.get("precision") or native)
+    seen = sorted({str(r.get("precision")) for r in pareto if r.get("precision")})
+    if picked == native:
+        return f"weights: {picked}, the checkpoint's own format (also on the Pareto set: {', '.join(seen)})"
+    return (
+        f"weights: [bold]{picked}[/] instead of the checkpoint's {native}: the cheapest at the targets among the "
+        f"formats tried ({', '.join(seen)} on the Pareto set). Fewer weight bytes free HBM for KV cache and "
+        "speed up decode (weights stream from HBM every step); the trade is model quality, which this tool "
+        f"does not measure. --precision {native} keeps the checkpoint's format."
+    )
+
+
 def _print_result(res: Any) -> None:
     d = res.to_dict(pareto_limit=12)
     inp = d["inputs"]
@@ -254,6 +280,8 @@ def _print_result(res: Any) -> None:
                 f"{stat}, SLO attainment {fmt(sim['sim_slo_attainment'])}"
                 f"{' - ' + sim['sim_note'] if sim.get('sim_note') else ''}"
             )
+            lines.append(f"[dim]{_why_two_ttfts(inp)}[/]")
+        lines.append(_weights_note(inp["model"], best, d["pareto"]))
         if d["runner_up"]:
             lines.append(f"runner-up: {d['runner_up']['description']} - {d['runner_up_reason']}")
         console.print(Panel("\n".join(lines), title="Recommended", title_align="left"))

@@ -321,7 +321,9 @@ def load_trace(
     """Read a trace in any supported format (`auto` looks at the first line)."""
     path = Path(path)
     if path.is_dir():
-        raise InvalidInputError(f"trace {path} is a directory; give a trace file")
+        files = sorted(p.name for p in path.iterdir() if p.suffix in (".csv", ".json", ".jsonl"))[:3]
+        hint = f" (in it: {', '.join(files)})" if files else ""
+        raise InvalidInputError(f"trace {path} is a directory: give one trace file{hint}")
     if not path.is_file():
         raise InvalidInputError(f"trace file {path} not found")
     if fmt not in TRACE_FORMATS:
