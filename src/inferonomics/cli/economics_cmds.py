@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 
 from inferonomics.cli.common import app, console, print_json, table
-from inferonomics.cli.render import records_table, shorten_labels
+from inferonomics.cli.render import plural, records_table, shorten_labels
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -178,7 +178,7 @@ def cost_cmd(
     print_note(resolved)
     rows = [[k, v] for k, v in price.terms_usd_per_chip_hour.items()]
     rows.append(["total per chip-hour", price.usd_per_chip_hour])
-    rows.append([f"deployment per hour ({tc.chips} chips)", tc.usd_per_hour])
+    rows.append([f"deployment per hour ({plural(tc.chips, 'chip')})", tc.usd_per_hour])
     console.print(table(f"Hourly cost ({price.acquisition})", ["term", "USD"], rows))
     if price.acquisition == "own":
         a = price.assumptions

@@ -29,6 +29,7 @@ from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 # ---------------------------------------------------------------------------------------------------
 # numbers
@@ -264,8 +265,7 @@ class FittedTable:
             note = f"{len(hidden)} more column{'s' if len(hidden) > 1 else ''} with --wide: {', '.join(hidden)}"
             caption = f"{caption}\n{note}" if caption else note
         t = Table(
-            title=self.title,
-            title_justify="left",
+            title=None,  # printed above the table, wrapped to the terminal rather than the table
             header_style="bold",
             box=box.HEAVY_HEAD,
             caption=caption,
@@ -290,6 +290,8 @@ class FittedTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         t, need = self.build(options.max_width)
         wide = STATE.wide if self.wide is None else self.wide
+        if self.title:
+            yield Text(self.title, style="italic")
         if wide and need > options.max_width:
             options = options.update(width=need)
         yield from console.render(t, options)

@@ -23,6 +23,7 @@ from inferonomics.cli.engine_options import (
     MaxNumSeqs,
     engine_args_from,
 )
+from inferonomics.cli.render import plural
 from inferonomics.errors import InvalidInputError, OverBudgetError
 
 
@@ -316,7 +317,7 @@ def _print_summary(s: dict[str, Any], res: Any) -> None:
         ["output tokens/s", s["throughput_output_tokens_per_s"]],
         ["prefix-cache hit rate", f"{s['prefix_cache_hit_rate']:.1%}"],
         ["preemptions", s["preemptions"]],
-        ["replicas x chips", f"{s['replicas']} ({s['chips']} chips)"],
+        ["replicas x chips", f"{s['replicas']} ({plural(s['chips'], 'chip')})"],
         ["cost per request, USD", s["cost_per_request_usd"]],
         ["USD per million output tokens", s["usd_per_million_output_tokens"]],
         ["simulated time, s", s["duration_s"]],

@@ -214,7 +214,8 @@ def lost_because(best: pd.Series, other: pd.Series, objective: Objective) -> str
 def _driver(best: pd.Series, other: pd.Series) -> str:
     if int(other["chips"]) != int(best["chips"]):
         return (
-            f"it needs {int(other['chips'])} chips ({int(other['replicas'])} replicas) for the rate "
+            f"it needs {int(other['chips'])} chips ({int(other['replicas'])} "
+            f"replica{'s' if int(other['replicas']) != 1 else ''}) for the rate "
             f"vs {int(best['chips'])}"
         )
     pb, po = float(best["usd_per_chip_hour"]), float(other["usd_per_chip_hour"])
