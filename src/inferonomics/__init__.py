@@ -1,9 +1,17 @@
 """inferonomics: what it costs, in money and in time, to serve a large language model.
 
-The notebook API in a few names::
+The notebook API, one name per question (results print short, show a table and a chart in Jupyter,
+and give `.to_frame()` / `.to_dict()`)::
 
-    from inferonomics import get_model, get_hardware, predict, floors
-    predict("llama-3.1-70b", "h100_sxm", tp=4, precision="fp8", isl=1024, osl=1024, concurrency=32)
+    import inferonomics as inf
+    inf.get_model("llama-3.1-70b"), inf.get_hardware("h100_sxm"), inf.list_models()
+    inf.predict("llama-3.1-70b", "h100_sxm", tp=4, precision="fp8", isl=1024, osl=1024, concurrency=32)
+    inf.frontier("llama-3.1-70b", "h100_sxm")             # speed/cost Pareto set
+    inf.cost("llama-3.1-70b", "h100_sxm", tp=4, isl=2048, osl=512)
+    inf.price_sheet("llama-3.1-70b", "h100_sxm", tp=4)
+    inf.simulate("llama-3.1-8b", "h100_sxm", rate_per_s=4, num_requests=200, isl=512, osl=128)
+    inf.search("llama-3.1-8b", hardware=["h100_sxm"], isl=512, osl=128, rate_per_s=4, ttft_ms=1000)
+    inf.compare("lab-vs-provider")
 """
 
 from __future__ import annotations
@@ -25,6 +33,12 @@ _LAZY = {
     "predict": "inferonomics.perf",
     "predict_deployment": "inferonomics.perf",
     "floors": "inferonomics.perf.bounds",
+    "frontier": "inferonomics.notebook",
+    "cost": "inferonomics.notebook",
+    "price_sheet": "inferonomics.notebook",
+    "simulate": "inferonomics.notebook",
+    "search": "inferonomics.notebook",
+    "compare": "inferonomics.notebook",
 }
 
 
@@ -35,6 +49,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'inferonomics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Tab completion and `dir()` list the lazy names too."""
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = sorted(_LAZY)

@@ -31,10 +31,11 @@ from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
 from inferonomics.frames import row_dict
 from inferonomics.perf.calibration import Calibration
+from inferonomics.results import ResultMixin
 
 
-@dataclass(frozen=True)
-class CapacityPlan:
+@dataclass(frozen=True, repr=False)
+class CapacityPlan(ResultMixin):
     title: str
     requirement: dict[str, Any]
     options: pd.DataFrame

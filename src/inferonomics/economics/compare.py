@@ -30,10 +30,11 @@ from inferonomics.economics.ownership import (
 from inferonomics.economics.price_sheet import DerivedPriceSheet
 from inferonomics.errors import InvalidInputError
 from inferonomics.perf.calibration import Calibration
+from inferonomics.results import ResultMixin
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(ResultMixin):
     title: str
     table: pd.DataFrame
     headline: str

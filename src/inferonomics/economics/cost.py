@@ -39,6 +39,7 @@ from inferonomics.perf import Deployment, StepTimeModel, check_fits, max_sequenc
 from inferonomics.perf.bounds import kv_read_cost_usd_per_mtok
 from inferonomics.perf.calibration import Calibration
 from inferonomics.perf.steady_state import closed_loop
+from inferonomics.results import ResultMixin
 
 OPERATING_POINT_COLUMNS = (
     "concurrency",
@@ -167,8 +168,8 @@ def pick_point(
     return int(cast(int, sub[cost_column].idxmin()))  # the swept frames have an integer index
 
 
-@dataclass(frozen=True)
-class TokenCost:
+@dataclass(frozen=True, repr=False)
+class TokenCost(ResultMixin):
     """Cost of a deployment at one operating point, with the chip-hour price it rests on."""
 
     deployment: str

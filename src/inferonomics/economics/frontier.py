@@ -32,6 +32,7 @@ from inferonomics.frames import row_at
 from inferonomics.perf import Deployment, make_deployment, max_sequences
 from inferonomics.perf.bounds import Floors, floors
 from inferonomics.perf.calibration import Calibration
+from inferonomics.results import ResultMixin
 
 POINT_COLUMNS = (
     "tokens_per_s_per_user",
@@ -129,8 +130,8 @@ def pareto_mask(speed: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return keep
 
 
-@dataclass(frozen=True)
-class Frontier:
+@dataclass(frozen=True, repr=False)
+class Frontier(ResultMixin):
     model: str
     hardware: str
     isl: int

@@ -41,6 +41,7 @@ from inferonomics.errors import InvalidInputError
 from inferonomics.frames import row_at
 from inferonomics.perf import Deployment
 from inferonomics.perf.calibration import Calibration
+from inferonomics.results import ResultMixin
 
 TierName = Literal["auto", "hbm", "dram", "ssd"]
 
@@ -154,8 +155,8 @@ def cache_costs(
     return out
 
 
-@dataclass(frozen=True)
-class DerivedPriceSheet:
+@dataclass(frozen=True, repr=False)
+class DerivedPriceSheet(ResultMixin):
     model: str
     deployment: str
     isl: int

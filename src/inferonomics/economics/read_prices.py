@@ -39,6 +39,7 @@ from inferonomics.economics.ownership import ChipHourCost, OwnershipAssumptions,
 from inferonomics.economics.price_sheet import storage_tiers
 from inferonomics.errors import InvalidInputError, UnknownNameError
 from inferonomics.perf import Deployment
+from inferonomics.results import ResultMixin
 
 KV_RANGE_BYTES_PER_TOKEN = (35e3, 330e3)
 """Span of KV bytes per token of frontier-scale models: MLA in fp8 (DeepSeek-V3 ~35 kB) to GQA 70B in bf16
@@ -72,8 +73,8 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class PriceReading:
+@dataclass(frozen=True, repr=False)
+class PriceReading(ResultMixin):
     sheet: PriceSheet
     reference: str
     findings: tuple[Finding, ...]

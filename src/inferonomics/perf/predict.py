@@ -16,6 +16,7 @@ from inferonomics.perf.engines import EngineArgs
 from inferonomics.perf.memory import MemoryUse, max_sequences, memory_use
 from inferonomics.perf.steady_state import closed_loop, disaggregated
 from inferonomics.perf.step import StepTimeModel
+from inferonomics.results import ResultMixin
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class DisaggSpec:
     decode_instances: int = 1
 
 
-@dataclass
-class ServingPrediction:
+@dataclass(repr=False)
+class ServingPrediction(ResultMixin):
     deployment: Deployment
     isl: int
     osl: int

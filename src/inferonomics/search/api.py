@@ -16,6 +16,7 @@ from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import InvalidInputError
 from inferonomics.frames import row_dict
+from inferonomics.results import ResultMixin
 from inferonomics.search.backends import BackendName, check_reachable, run_chunks
 from inferonomics.search.cost import chip_hour_prices
 from inferonomics.search.recheck import RECHECK_COLUMNS, RecheckSettings, run_rechecks, simulator_available
@@ -85,8 +86,8 @@ class SearchRequest:
             raise InvalidInputError("recheck must be >= 0 and recheck_requests >= 1")
 
 
-@dataclass
-class SearchResult:
+@dataclass(repr=False)
+class SearchResult(ResultMixin):
     """Every screened row (evaluated against the targets), the answer, and how long it took."""
 
     rows: pd.DataFrame

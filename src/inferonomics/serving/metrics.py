@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from inferonomics.frames import records
+from inferonomics.results import ResultMixin
 
 if TYPE_CHECKING:
     from inferonomics.serving.simulator import _Run
@@ -39,8 +40,8 @@ ITERATION_COLUMNS = [
 ]
 
 
-@dataclass
-class SimResult:
+@dataclass(repr=False)
+class SimResult(ResultMixin):
     requests: pd.DataFrame
     iterations: pd.DataFrame
     replicas: pd.DataFrame
