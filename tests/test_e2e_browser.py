@@ -177,3 +177,52 @@ def test_disaggregated_pools_from_the_page(browser, server_url: str) -> None:
     assert "mode=" not in page.url  # aggregated is the default
     assert page.outside == [] and page.errors == [], (page.outside, page.errors)
     page.close()
+
+
+_TEXT_BOXES_JS = """(id) => {
+  const el = document.getElementById(id);
+  const b = el.getBoundingClientRect();
+  const texts = [...el.querySelectorAll("svg.main-svg text")]
+    .filter((t) => t.textContent.trim() && !t.closest(".hoverlayer"))
+    .map((t) => ({ text: t.textContent.trim(), r: t.getBoundingClientRect() }))
+    .filter((t) => t.r.width > 0 && t.r.height > 0)
+    .map((t) => ({ text: t.text, x0: t.r.left, y0: t.r.top, x1: t.r.right, y1: t.r.bottom }));
+  return { box: { x0: b.left, y0: b.top, x1: b.right, y1: b.bottom }, texts };
+}"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_chart_text_neither_overlaps_nor_leaves_the_chart(browser, server_url: str, width: int) -> None:
+    """Every text of the main charts (titles, axis titles, tick labels, legend entries, annotations,
+    values on bars) lies inside its chart, and no two overlap, on a desktop and on a phone."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{server_url}/?model=Llama-3.1-70B&hardware=h100_sxm&sheet=openai/gpt-4o")
+    for c in CHARTS:
+        page.wait_for_selector(f"#chart-{c}[data-version='1']", timeout=60_000)
+    problems = []
+    for c in CHARTS:
+        got = page.evaluate(_TEXT_BOXES_JS, f"chart-{c}")
+        box, texts = got["box"], got["texts"]
+        assert len(texts) >= 4, (c, texts)
+        for t in texts:
+            if t["x0"] < box["x0"] - 1 or t["x1"] > box["x1"] + 1 or t["y0"] < box["y0"] - 1 or t["y1"] > box["y1"] + 1:
+                problems.append(f"{c}: {t['text']!r} leaves the chart")
+        for i, a in enumerate(texts):
+            for b in texts[i + 1 :]:
+                dx = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+                dy = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+                if dx > 1 and dy > 1:
+                    problems.append(f"{c}: {a['text']!r} overlaps {b['text']!r}")
+    page.close()
+    assert not problems, problems
+
+
+def test_simulation_and_search_cards_stay_collapsed_until_used(browser, server_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{server_url}/?model=Llama-3.1-8B")
+    page.wait_for_selector("#chart-memory[data-version='1']", timeout=60_000)
+    for card in ("#sim-run", "#search-run"):
+        height = page.evaluate(f"document.querySelector('{card}').closest('section').getBoundingClientRect().height")
+        assert height < 250, (card, height)  # was ~450 px each with empty charts
+    assert not page.is_visible("#chart-pareto") and not page.is_visible("#chart-cdf")
+    page.close()

@@ -79,14 +79,19 @@ def test_report_cli_errors(run_cli, tmp_path: Path) -> None:
 
 
 def test_serve_cli_prints_url_and_binds_localhost(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
     import uvicorn
 
+    with socket.socket() as s:  # a port free now (a fixed one fails when something else holds it)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     seen: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    res = run_cli("serve", "--no-open", "--port", "8765")
+    res = run_cli("serve", "--no-open", "--port", str(port))
     assert res.exit_code == 0, res.output
-    assert "http://127.0.0.1:8765/" in res.stdout
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 8765
+    assert f"http://127.0.0.1:{port}/" in res.stdout
+    assert seen["host"] == "127.0.0.1" and seen["port"] == port
 
 
 def test_serve_cli_port_in_use(run_cli) -> None:

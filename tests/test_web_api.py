@@ -102,7 +102,7 @@ def test_predict_auto_tp_with_charts(client: TestClient) -> None:
     assert p["memory"]["fits"] and p["memory_gb_per_gpu"] < 80
     assert {"breakdown", "memory"} <= set(p["charts"])
     bars = p["charts"]["breakdown"]["data"][0]
-    assert "memory" in bars["x"] and all(v >= 0 for v in bars["y"])
+    assert bars["orientation"] == "h" and "memory" in bars["y"] and all(v >= 0 for v in bars["x"])
 
 
 def test_predict_explicit_parallelism_and_max_throughput(client: TestClient) -> None:
@@ -175,6 +175,15 @@ def test_search_pareto(client: TestClient) -> None:
     assert "Pareto set" in [t["name"] for t in s["charts"]["pareto"]["data"]]
     r = client.post("/api/search", json={**body, "hardware": ["h100_sxm"] * 5})
     assert r.status_code == 422 and r.json()["error"]["field"] == "hardware"
+
+
+def test_search_follows_the_weights_picker(client: TestClient) -> None:
+    """The page sends its Weights choice: the search keeps to that format (bf16 here), not the cheapest."""
+    body = {"model": "Llama-3.1-8B", "hardware": ["h100_sxm"], "isl": 512, "osl": 128, "rate_per_s": 2}
+    free = client.post("/api/search", json=body).json()
+    fixed = client.post("/api/search", json={**body, "precision": "bf16"}).json()
+    assert {r["precision"] for r in fixed["pareto"]} == {"bf16"} and fixed["best"]["precision"] == "bf16"
+    assert free["best"]["precision"] != "bf16"  # without it the search picks a narrower, cheaper format
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Traces use only `scatter` (markers, lines, text) and `bar`, which is all `png.py
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 Figure = dict[str, Any]
@@ -74,22 +75,21 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
             "marker": {"size": 6, "color": COLORS["pareto"]},
         },
     ]
-    for key, label, color, symbol, where in (
-        ("latency_floor", "latency floor (fastest)", COLORS["latency"], "star", "top left"),
-        ("cost_floor", "cost floor (cheapest)", COLORS["cost"], "star", "top right"),
-        ("single_user", "single user (batch 1)", COLORS["single"], "diamond", "bottom right"),
+    for key, label, color, symbol in (
+        ("latency_floor", "latency floor (fastest)", COLORS["latency"], "star"),
+        ("cost_floor", "cost floor (cheapest)", COLORS["cost"], "star"),
+        ("single_user", "single user (batch 1)", COLORS["single"], "diamond"),
     ):
         x, y = _pt(f.get(key))
         if x is not None and y is not None:
             data.append(
-                {
+                {  # named in the legend, not on the plot: marks sit close together and labels collide
                     "type": "scatter",
-                    "mode": "markers+text",
+                    "mode": "markers",
                     "name": label,
                     "x": [x],
                     "y": [y],
-                    "text": [label.split(" (")[0]],
-                    "textposition": where,
+                    "hovertemplate": f"{label}: %{{x:.1f}} tok/s, %{{y:.3g}} USD/M<extra></extra>",
                     "marker": {"size": 14, "color": color, "symbol": symbol},
                 }
             )
@@ -125,15 +125,15 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
         data.append(
             {
                 "type": "scatter",
-                "mode": "markers+text",
+                "mode": "markers",
                 "name": "market offers (blended price)",
                 "x": [p["output_tokens_per_s"] for p in market],
                 "y": [p["blended_usd_per_mtok"] for p in market],
                 "text": [
                     f"{p.get('label', p['model'])}{' ' + p['precision'] if p.get('precision') else ''}" for p in market
                 ],
-                "textposition": "bottom center",
-                "textfont": {"size": 10, "color": COLORS["market"]},
+                "hovertemplate": "%{text}: %{x:.0f} tok/s, %{y:.3g} USD/M blended<extra></extra>",
+                "meta": {"label_points": True},  # the PNG places these names where they collide with nothing
                 "marker": {"size": 10, "color": COLORS["market"], "symbol": "diamond-open", "line": {"width": 2}},
             }
         )
@@ -160,26 +160,24 @@ def roofline_chart(r: dict[str, Any]) -> Figure:
             "line": {"color": COLORS["roof"], "width": 2},
         }
     ]
+    symbols = ("circle", "diamond", "square", "triangle-up", "cross")
     for phase in ("decode", "prefill"):
         ops = [o for o in r["operators"] if o["phase"] == phase]
-        if not ops:
-            continue
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": f"{phase} operators",
-                "x": [o["intensity_flops_per_byte"] for o in ops],
-                "y": [o["attainable_flops_per_s"] for o in ops],
-                "text": [o["name"] for o in ops],
-                "textposition": "bottom right" if phase == "decode" else "top left",
-                "textfont": {"size": 10},
-                "customdata": [[o["bound"], o["what"]] for o in ops],
-                "hovertemplate": "%{text}<br>%{x:.3g} FLOP/byte, %{y:.3g} FLOP/s<br>%{customdata[0]}-bound: "
-                "%{customdata[1]}<extra></extra>",
-                "marker": {"size": 11, "color": COLORS[phase], "symbol": "circle" if phase == "decode" else "square"},
-            }
-        )
+        for i, o in enumerate(ops):  # one legend entry per operator: its name never sits on the plot
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": o["name"],
+                    "legendgroup": phase,
+                    "x": [o["intensity_flops_per_byte"]],
+                    "y": [o["attainable_flops_per_s"]],
+                    "customdata": [[o["bound"], o["what"]]],
+                    "hovertemplate": f"{o['name']}<br>%{{x:.3g}} FLOP/byte, %{{y:.3g}} FLOP/s<br>"
+                    "%{customdata[0]}-bound: %{customdata[1]}<extra></extra>",
+                    "marker": {"size": 11, "color": COLORS[phase], "symbol": symbols[i % len(symbols)]},
+                }
+            )
     title = f"Roofline: {r['model']} on {r['chip']} (ridge {r['ridge_flops_per_byte']:,.0f} FLOP/byte)"
     layout = _layout(title, "arithmetic intensity, FLOP/byte", "attainable FLOP/s per chip", xlog=True, ylog=True)
     layout["yaxis"]["exponentformat"] = "SI"
@@ -192,22 +190,28 @@ _TERMS = ("compute_ms", "memory_ms", "network_ms", "overhead_ms", "kv_transfer_m
 def breakdown_chart(pred: dict[str, Any]) -> Figure:
     """Mean engine iteration by term (ms); detail terms (GEMM, attention) apart."""
     b = pred.get("breakdown") or {}
-    main = [(k.removesuffix("_ms"), b[k]) for k in _TERMS if b.get(k) is not None]
-    detail = [(k.removesuffix("_ms"), v) for k, v in b.items() if k not in (*_TERMS, "total_ms") and v is not None]
+
+    def label(k: str) -> str:  # 'attention_prefill_ms' -> 'attention prefill'
+        return k.removesuffix("_ms").replace("_", " ")
+
+    main = [(label(k), b[k]) for k in _TERMS if b.get(k) is not None]
+    detail = [(label(k), v) for k, v in b.items() if k not in (*_TERMS, "total_ms") and v is not None]
     data = [
-        {
+        {  # horizontal: the terms' names read level on a phone as on a desktop
             "type": "bar",
+            "orientation": "h",
             "name": "ms per iteration",
-            "x": [k for k, _ in main] + [k for k, _ in detail],
-            "y": [v for _, v in main] + [v for _, v in detail],
+            "y": [k for k, _ in main] + [k for k, _ in detail],
+            "x": [v for _, v in main] + [v for _, v in detail],
             "marker": {"color": [COLORS["decode"]] * len(main) + [COLORS["cost_bar"]] * len(detail)},
-            "hovertemplate": "%{x}: %{y:.3g} ms<extra></extra>",
+            "hovertemplate": "%{y}: %{x:.3g} ms<extra></extra>",
         }
     ]
     total = b.get("total_ms")
     title = "Step time breakdown" + (f" (iteration {total:.2f} ms)" if total else "")
-    layout = _layout(title, "terms (dark) and their detail (light)", "ms per iteration")
+    layout = _layout(title, "ms per iteration", "terms (dark) and their detail (light)")
     layout["showlegend"] = False
+    layout["yaxis"].update({"automargin": True, "autorange": "reversed"})  # first term on top, names never cut
     return {"data": data, "layout": layout}
 
 
@@ -273,7 +277,7 @@ def price_sheet_chart(view: dict[str, Any]) -> Figure:
     d = view["derived"]
     prov = view.get("provider")
     cost = d.get("cost_usd_per_mtok") or {}
-    lines = ["input", "output", "cached input", "batch output", "priority output"]
+    lines = ["input", "output", "cached<br>input", "batch<br>output", "priority<br>output"]  # level on a phone
     ours = [
         d.get("input_usd_per_mtok"),
         d.get("output_usd_per_mtok"),
@@ -317,8 +321,30 @@ def price_sheet_chart(view: dict[str, Any]) -> Figure:
                 "marker": {"color": COLORS["provider"]},
             }
         )
+    values = [v for t in data for v in t["y"] if v]
+    for t in data:  # each bar carries its value (the axis is logarithmic: heights alone do not read)
+        t["text"] = [_usd(v) if v else "" for v in t["y"]]
+        t.update(
+            {
+                "textposition": "outside",
+                "textangle": -90,
+                "textfont": {"size": 10},
+                "cliponaxis": False,
+                "constraintext": "none",
+                "hovertemplate": f"{t['name']}: %{{x}} %{{y:.4g}} USD/M<extra></extra>",
+            }
+        )
     title = f"Price sheet: {d.get('deployment')} at {d.get('utilisation', 0):.0%} utilisation"
-    return {"data": data, "layout": _layout(title, "", "USD per million tokens", ylog=True, barmode="group")}
+    layout = _layout(title, "", "USD per million tokens", ylog=True, barmode="group")
+    if values:  # headroom above the tallest bar for its value (log axis: the range is in decades)
+        layout["yaxis"]["range"] = [math.log10(min(values)) - 0.3, math.log10(max(values)) + 0.9]
+    layout["xaxis"].update({"automargin": True, "tickangle": 0})
+    return {"data": data, "layout": layout}
+
+
+def _usd(v: float) -> str:
+    """A price on a bar: 0.0076, 0.4, 12.5, 1,200."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def latency_cdf_chart(sim: dict[str, Any]) -> Figure:
@@ -397,12 +423,10 @@ def pareto_chart(res: dict[str, Any]) -> Figure:
         data.append(
             {
                 "type": "scatter",
-                "mode": "markers+text",
+                "mode": "markers",
                 "name": "recommended",
                 "x": [best.get("tokens_per_s_per_user")],
                 "y": [best.get("usd_per_mtok")],
-                "text": ["recommended"],
-                "textposition": "top center",
                 "marker": {"size": 15, "color": COLORS["cost"], "symbol": "star"},
             }
         )

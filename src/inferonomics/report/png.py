@@ -34,9 +34,8 @@ def _nums(values: list[Any]) -> list[float]:
 
 
 def _title(obj: Any) -> str:
-    if isinstance(obj, dict):
-        return str(obj.get("text", ""))
-    return str(obj or "")
+    text = str(obj.get("text", "")) if isinstance(obj, dict) else str(obj or "")
+    return text.replace("<br>", "\n")
 
 
 def _si(v: float, _pos: Any = None) -> str:
@@ -49,8 +48,41 @@ def _si(v: float, _pos: Any = None) -> str:
     return f"{v:g}"
 
 
-def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, height_in: float = 5.5) -> Path:
-    """Draw one figure dict to `path` (PNG, 120 dpi) and return the path."""
+LABEL_OFFSETS_PT = ((5, 5), (5, -12), (-5, 5), (-5, -12), (0, 11), (0, -16), (9, -3), (-9, -3))
+"""Where a point's name may go, in points from the point, tried in this order."""
+
+
+def place_labels(ax: Any, xs: list[float], ys: list[float], labels: list[str], color: Any = None) -> list[Any]:
+    """Name points where each name overlaps no other text, the legend or the axes' edge; a name with
+    no free place is left off (it stays in the interactive chart's hover). Returns the annotations."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    taken = [t.get_window_extent(renderer) for t in ax.texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        taken.append(legend.get_window_extent(renderer))
+    placed = []
+    for x, y, label in zip(xs, ys, labels, strict=False):
+        if not label or x != x or y != y:
+            continue
+        for dx, dy in LABEL_OFFSETS_PT:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            ann = ax.annotate(
+                str(label), (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha, color=color
+            )
+            bb = ann.get_window_extent(renderer)
+            inside = bb.x0 >= box.x0 and bb.x1 <= box.x1 and bb.y0 >= box.y0 and bb.y1 <= box.y1
+            if inside and not any(bb.overlaps(o) for o in taken):
+                taken.append(bb)
+                placed.append(ann)
+                break
+            ann.remove()
+    return placed
+
+
+def draw_figure(fig: dict[str, Any], *, width_in: float = 9.0, height_in: float = 5.5) -> Any:
+    """The matplotlib Figure of one Plotly figure dict (see the module docstring)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,26 +94,33 @@ def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, 
     f, ax = plt.subplots(figsize=(width_in, height_in))
     bars = [t for t in traces if t.get("type") == "bar"]
     stacked = layout.get("barmode") == "stack"
+    horizontal = any(t.get("orientation") == "h" for t in bars)
+    cat_key, val_key = ("y", "x") if horizontal else ("x", "y")
     categories: list[str] = []
     for t in bars:
-        for c in t.get("x", []):
+        for c in t.get(cat_key, []):
             if c not in categories:
                 categories.append(str(c))
     pos = {c: i for i, c in enumerate(categories)}
     width = 0.8 / (1 if stacked else max(len(bars), 1))
     bottom = np.zeros(len(categories))
     for i, t in enumerate(bars):
-        xs = [pos[str(c)] for c in t.get("x", [])]
-        ys = np.array(_nums(t.get("y", [])))
+        xs = [pos[str(c)] for c in t.get(cat_key, [])]
+        ys = np.array(_nums(t.get(val_key, [])))
         ys_plot = np.nan_to_num(ys)
         color = _color((t.get("marker") or {}).get("color"))
-        if stacked:
+        if horizontal:
+            ax.barh(xs, ys_plot, width, label=t.get("name"), color=color)
+        elif stacked:
             b = bottom[xs] if xs else 0
             ax.bar(xs, ys_plot, width, bottom=b, label=t.get("name"), color=color)
             bottom[xs] += ys_plot
         else:
             offset = (i - (len(bars) - 1) / 2.0) * width
-            ax.bar([x + offset for x in xs], ys_plot, width, label=t.get("name"), color=color)
+            bars_drawn = ax.bar([x + offset for x in xs], ys_plot, width, label=t.get("name"), color=color)
+            if t.get("text"):  # the value on each bar, upright text along the bar as on the web page
+                ax.bar_label(bars_drawn, labels=[str(v) for v in t["text"]], rotation=90, fontsize=7, padding=2)
+    to_label: list[tuple[list[float], list[float], list[str], Any]] = []
     for t in traces:
         if t.get("type", "scatter") != "scatter":
             continue
@@ -118,10 +157,8 @@ def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, 
                 zorder=3,
                 **{k: v for k, v in kw.items() if k != "color"},
             )
-        if "text" in mode:
-            for x, y, label in zip(xv, yv, t.get("text") or [], strict=False):
-                if label and x == x and y == y:
-                    ax.annotate(str(label), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if "text" in mode or (t.get("meta") or {}).get("label_points"):
+            to_label.append((xv, yv, list(t.get("text") or []), color))
     for shape in layout.get("shapes") or []:
         line = shape.get("line") or {}
         style = {"color": _color(line.get("color")), "lw": line.get("width", 1.5), "label": shape.get("name")}
@@ -129,22 +166,26 @@ def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, 
             ax.axhline(float(shape["y0"]), **style)
         elif shape.get("type") == "line" and shape.get("yref") == "paper" and shape.get("x0") == shape.get("x1"):
             ax.axvline(float(shape["x0"]), **style)
-    if categories:
+    names = [c.replace("<br>", "\n") for c in categories]
+    if categories and horizontal:
+        ax.set_yticks(range(len(categories)))
+        ax.set_yticklabels(names)
+        ax.invert_yaxis()  # the first category on top, as Plotly's reversed axis shows it
+    elif categories:
         ax.set_xticks(range(len(categories)))
-        ax.set_xticklabels(
-            categories, rotation=20 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center"
-        )
+        ax.set_xticklabels(names)
     xa, ya = layout.get("xaxis", {}), layout.get("yaxis", {})
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     for axis, spec, setter in ((ax.xaxis, xa, ax.set_xscale), (ax.yaxis, ya, ax.set_yscale)):
-        if spec.get("type") == "log" and not (categories and axis is ax.xaxis):
+        if spec.get("type") == "log" and not (categories and axis is (ax.yaxis if horizontal else ax.xaxis)):
             setter("log")
             axis.set_major_locator(LogLocator(base=10.0, numticks=8))
             axis.set_major_formatter(FuncFormatter(_si))
             axis.set_minor_locator(LogLocator(base=10.0, subs=(), numticks=1))  # no minor ticks: fast and clear
-    if ya.get("range"):
-        ax.set_ylim(*ya["range"])
+    if ya.get("range"):  # Plotly gives a log axis's range in decades
+        lo, hi = ya["range"]
+        ax.set_ylim(*((10**lo, 10**hi) if ya.get("type") == "log" else (lo, hi)))
     ax.set_title(_title(layout.get("title")), fontsize=10)
     ax.set_xlabel(_title(xa.get("title")))
     ax.set_ylabel(_title(ya.get("title")))
@@ -152,10 +193,20 @@ def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, 
     if layout.get("showlegend", True) and any(t.get("name") for t in traces):
         ax.legend(fontsize=7, loc="best")
     f.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.14 if categories else 0.11)
+    for xv, yv, labels, color in to_label:  # after the legend and the layout, so names avoid both
+        place_labels(ax, xv, yv, labels, color)
+    return f
+
+
+def render_png(fig: dict[str, Any], path: str | Path, *, width_in: float = 9.0, height_in: float = 5.5) -> Path:
+    """Draw one figure dict to `path` (PNG, 120 dpi; nothing cut at the edges) and return the path."""
+    import matplotlib.pyplot as plt
+
+    f = draw_figure(fig, width_in=width_in, height_in=height_in)
     p = Path(path)
-    f.savefig(p, dpi=120)
+    f.savefig(p, dpi=120, bbox_inches="tight", pad_inches=0.1)
     plt.close(f)
     return p
 
 
-__all__ = ["render_png"]
+__all__ = ["draw_figure", "place_labels", "render_png"]

@@ -890,7 +890,12 @@ def _search(body: S.SearchBody) -> dict[str, Any]:
         percentile=body.percentile,
         objective=body.objective,
         max_chips=body.max_chips,
-        space=SearchSpace(hardware=names, max_chips_per_instance=body.max_chips_per_instance, modes=tuple(body.modes)),
+        space=SearchSpace(
+            hardware=names,
+            max_chips_per_instance=body.max_chips_per_instance,
+            modes=tuple(body.modes),
+            weight_precisions=(body.precision,) if body.precision else (),
+        ),
         recheck=body.recheck,
         recheck_requests=body.recheck_requests,
         recheck_max_replicas=budget.SEARCH_RECHECK_MAX_REPLICAS,

@@ -188,6 +188,7 @@ class SearchBody(Workload):
     objective: Literal["usd", "throughput"] = "usd"
     max_chips: int | None = Field(None, ge=1, le=100_000)
     max_chips_per_instance: int = Field(16, ge=1, le=64)
+    precision: Name | None = Field(None, description="Weight format to search; null = the formats each chip runs.")
     modes: list[Literal["agg", "disagg"]] = Field(default=["agg"], min_length=1, max_length=2)
     recheck: int = Field(0, ge=0, le=3, description="Leaders to re-check in the simulator.")
     recheck_requests: int = Field(200, ge=50, le=1000)

@@ -96,9 +96,62 @@ async function api(method, path, body, signal) {
   return data;
 }
 
-function draw(id, fig) {
+function wrapWords(text, perLine) {
+  // Break a title at spaces into lines of at most perLine characters (never inside a word).
+  const lines = [];
+  for (const part of String(text).split("<br>")) {
+    let line = "";
+    for (const word of part.split(" ")) {
+      if (line && (line + " " + word).length > perLine) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+function fitLayout(el, layout) {
+  // The server's layout fitted to this chart's width: the title wrapped (a phone is 390 px wide),
+  // smaller type and legend on narrow charts, and the top margin grown for the title's lines.
+  const width = el.clientWidth || 600;
+  const narrow = width < 600;
+  const out = { ...layout, margin: { ...(layout.margin || {}) } };
+  const title = layout.title && layout.title.text;
+  if (title) {
+    const size = narrow ? 12 : 15;
+    const lines = wrapWords(title, Math.max(16, Math.floor((width - 24) / (size * 0.6))));
+    out.title = { ...layout.title, text: lines.join("<br>"), font: { ...(layout.title.font || {}), size } };
+    out.margin.t = Math.max(out.margin.t || 0, 16 + lines.length * (size + 6));
+  }
+  if (narrow) {
+    out.font = { ...(layout.font || {}), size: 10 };
+    out.legend = { ...(layout.legend || {}), font: { size: 10 } };
+    out.margin.l = Math.min(out.margin.l || 70, 56);
+    out.margin.r = Math.min(out.margin.r || 20, 10);
+  }
+  return out;
+}
+
+async function clearLegend(el) {
+  // A legend below the plot sits at a fixed fraction of the plot's height, so on a short plot it can
+  // run into the x-axis title: move it down by the overlap, measured, until nothing overlaps.
+  for (let i = 0; i < 4; i++) {
+    const title = el.querySelector(".g-xtitle");
+    const ticks = [...el.querySelectorAll(".xtick text")];
+    const legend = el.querySelector(".legend");
+    const size = el._fullLayout && el._fullLayout._size;
+    if (!legend || !size || !(el.layout.legend && el.layout.legend.y < 0)) return;
+    const above = [title, ...ticks].filter(Boolean).map((e) => e.getBoundingClientRect().bottom);
+    const gap = Math.max(0, ...above) + 4 - legend.getBoundingClientRect().top;
+    if (gap <= 0) return;
+    await Plotly.relayout(el, { "legend.y": el.layout.legend.y - gap / size.h });
+  }
+}
+
+async function draw(id, fig) {
   const el = $(id);
-  Plotly.react(el, fig.data, fig.layout, PLOT_CONFIG);
+  await Plotly.react(el, fig.data, fitLayout(el, fig.layout), PLOT_CONFIG);
+  await clearLegend(el);
   el.dataset.version = String(Number(el.dataset.version || 0) + 1);
 }
 
@@ -255,6 +308,7 @@ async function runSimulation() {
       if (job.status === "running" || job.status === "queued") continue;
       if (job.status === "done") {
         const r = job.result;
+        $("sim-charts").hidden = false; // collapsed until the first run
         draw("chart-cdf", r.charts.latency_cdf);
         draw("chart-kv", r.charts.kv_occupancy);
         const m = r.summary;
@@ -293,12 +347,14 @@ async function runSearch() {
     osl: Number(s.osl),
     rate_per_s: Number(s.s_rate),
   };
+  if (s.precision) body.precision = s.precision; // the Weights picker applies to the search too
   if (s.s_ttft) body.ttft_ms = Number(s.s_ttft);
   if (s.s_tpot) body.tpot_ms = Number(s.s_tpot);
   $("search-run").disabled = true;
   $("search-best").textContent = "searching…";
   try {
     const r = await api("POST", "/api/search", body);
+    $("chart-pareto").hidden = false; // collapsed until the first search
     draw("chart-pareto", r.charts.pareto);
     const b = r.best;
     $("search-best").textContent = b
