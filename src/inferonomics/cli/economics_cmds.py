@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 
 from inferonomics.cli.common import app, console, print_json, table
-from inferonomics.cli.render import plural, records_table, shorten_labels
+from inferonomics.cli.render import Column, plural, records_table, shorten_labels
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -92,7 +92,8 @@ def _df(title: str, df: pd.DataFrame, cols: dict[str, str]) -> None:
         df = df.assign(deployment=short)
         shared = "; ".join(p for p in shared.split("; ") if p and p not in title)
         title = f"{title} ({shared})" if shared else title
-    console.print(records_table(title, df, cols))
+    columns = [Column(k, h, prose=False if k == "deployment" else None) for k, h in cols.items()]  # one line a row
+    console.print(records_table(title, df, columns))
 
 
 def _plot_done(path: Path) -> None:
