@@ -13,6 +13,8 @@ def test_top_level_names_are_listed() -> None:
     assert {"frontier", "price_sheet", "cost", "simulate", "search", "compare", "predict"} <= names
     assert callable(inf.frontier) and callable(inf.compare)
 
+    assert callable(inf.search)
+
 
 def _check(result: object, max_repr_chars: int = 1200) -> str:
     text = repr(result)

@@ -10,6 +10,10 @@ leaders in the discrete-event simulator (`inferonomics.serving`). Sweeps run her
 or on Ray (`backend="ray"`), and persist as Parquet with their inputs (`read_sweep`).
 """
 
+import sys as _sys
+import types as _types
+from typing import Any as _Any
+
 from inferonomics.search.api import SearchRequest, SearchResult, search
 from inferonomics.search.backends import BACKENDS, run_chunks, start_ray
 from inferonomics.search.screen import RAW_COLUMNS, ScreenInputs, screen_candidates, screen_pairs
@@ -41,3 +45,17 @@ __all__ = [
     "start_ray",
     "write_sweep",
 ]
+
+
+class _CallableSearchModule(_types.ModuleType):
+    """`inf.search(model, ...)` is the notebook API's call (`inferonomics.notebook.search`). Importing
+    this package binds the name `search` on `inferonomics` to the package, so the package answers
+    that call itself."""
+
+    def __call__(self, *args: _Any, **kwargs: _Any) -> SearchResult:
+        from inferonomics.notebook import search as notebook_search
+
+        return notebook_search(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableSearchModule
