@@ -44,13 +44,12 @@ def save_plot(
         fig, ax = plt.subplots(figsize=(8, 5.5))
         for s in series:
             style: dict[str, Any] = {"label": s.name}
-            if s.mode == "markers":
+            if s.mode == "markers" and len(s.x) <= 3:  # a mark: large, on top of the cloud
+                ax.scatter(s.x, s.y, s=110, marker="*", edgecolors="black", linewidths=0.5, zorder=3, **style)
+            elif s.mode == "markers":
                 ax.scatter(s.x, s.y, s=12, alpha=0.5, **style)
             else:
                 ax.plot(s.x, s.y, marker="o" if "markers" in s.mode else None, markersize=4, **style)
-            for x, y, lab in zip(s.x, s.y, s.labels, strict=False):
-                if lab:
-                    ax.annotate(lab, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
         ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
         if logx:
             ax.set_xscale("log")
@@ -59,7 +58,12 @@ def save_plot(
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(p, dpi=120)
+        from inferonomics.report.png import place_labels
+
+        for s in series:  # after the legend and the layout: names go where they overlap nothing
+            if s.labels:
+                place_labels(ax, s.x, s.y, s.labels)
+        fig.savefig(p, dpi=120, bbox_inches="tight", pad_inches=0.1)
         plt.close(fig)
         return p
     import plotly.graph_objects as go
@@ -71,9 +75,9 @@ def save_plot(
                 x=s.x,
                 y=s.y,
                 name=s.name,
-                mode=s.mode if not s.labels else s.mode + "+text",
-                text=s.labels or None,
-                textposition="top right",
+                mode=s.mode,
+                text=s.labels or None,  # on hover: names on the plot collide where points sit close
+                hovertemplate="%{text}: %{x:.3g}, %{y:.3g}<extra></extra>" if s.labels else None,
             )
         )
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, template="plotly_white")
@@ -100,12 +104,8 @@ def plot_frontier(f: Any, path: str | Path) -> Path:
                 front["usd_per_mtok_output"].tolist(),
                 "lines+markers",
             ),
-            Series(
-                "marks",
-                [m["tokens_per_s_per_user"] for _, m in marks],
-                [m["usd_per_mtok_output"] for _, m in marks],
-                "markers",
-                [name for name, _ in marks],
+            *(  # one legend entry each: the marks can sit on one point (single user = latency floor)
+                Series(name, [m["tokens_per_s_per_user"]], [m["usd_per_mtok_output"]], "markers") for name, m in marks
             ),
         ],
         title=f"{f.model} on {f.hardware}: speed vs cost ({f.isl}+{f.osl} tokens, "
