@@ -12,6 +12,8 @@
 5. Disaggregated runs (serving_disagg_h100_h200.csv): in-sample, the Dynamo recipe's MTP both ways,
    leave-one-model-out (stage 3 refitted without the model) and rows with recorded worker counts ->
    the rows without (stage 3 fitted on the first, predicted on the second).
+6. Leave-one-chip-out (`calibrate.architecture`): each chip's MLPerf throughput ratio to H100 SXM and its
+   TensorRT-LLM cells predicted with the architecture model fitted without that chip (full mode only).
 
     python benchmarks/accuracy.py [--quick] [--disagg-only]      (--quick: in-sample only)
 """
@@ -89,9 +91,43 @@ def print_published() -> None:
         print(f"\n== MLPerf v4.1 per-GPU Offline throughput ratio (median |error| {s['ratio_median_ape']:.1%})")
         for r in s["ratios"]:
             print(
-                f"{r['benchmark']:14s} {r['system']:16s} / {r['reference']:9s} measured {r['measured_ratio']:5.2f} "
+                f"{r['benchmark']:14s} {r['system'] + ' ' + r['engine']:20s} / {r['reference']:9s} "
+                f"measured {r['measured_ratio']:5.2f} "
                 f"predicted {r['predicted_ratio']:5.2f}  |error| {r['ratio_ape']:6.1%}"
             )
+
+
+def print_leave_one_chip_out() -> None:
+    """Section 5: the architecture model judged leave-one-chip-out, against no architecture model."""
+    import numpy as np
+
+    from inferonomics.calibrate.architecture import leave_one_chip_out, predict_published, ratio_errors, read_published
+    from inferonomics.perf.calibration import ArchitectureFit
+
+    if not (SHARED / "data" / "published").is_dir():
+        return
+    cal = default_calibration()
+    trt, ml = read_published(SHARED)
+    none = predict_published(trt, ml, replace(cal, architecture=ArchitectureFit()))
+    before_r = np.abs(np.expm1(ratio_errors(none)))
+    before_t = np.abs(np.expm1(none[none["source"] == "trtllm"]["log_err"]))
+    ratios, cells = leave_one_chip_out(trt, ml, cal)
+    after_r = np.abs(np.expm1(ratios["log_err"]))
+    print("\n== leave-one-chip-out (architecture model: power cap, vendor stack, FP4)")
+    print(
+        f"MLPerf per-GPU ratio to H100 SXM, median |error|: no architecture model {before_r.median():.1%}, "
+        f"leave-one-chip-out {after_r.median():.1%} (n={len(after_r)})"
+    )
+    for r, e in zip(ratios.itertuples(), after_r, strict=True):
+        b = before_r.get((r.benchmark, r.chip), float("nan"))
+        print(f"  {r.benchmark:20s} {r.chip:14s} |error| {b:6.1%} -> {e:6.1%}")
+    after_t = np.abs(np.expm1(cells["log_err"]))
+    print(
+        f"TensorRT-LLM v0.17 cells, median |error|: no architecture model {before_t.median():.1%}, "
+        f"leave-one-chip-out {after_t.median():.1%} (n={len(after_t)}; H100/H200 SXM are the kernel tables' chips)"
+    )
+    for chip, g in cells.assign(err=after_t).groupby("chip"):
+        print(f"  {chip:14s} {g['err'].median():6.1%}  (n={len(g)})")
 
 
 def main() -> int:
@@ -134,6 +170,7 @@ def main() -> int:
         summarize(predict_frame(test, h100)),
         groups=("model_path", "backend", "campaign"),
     )
+    print_leave_one_chip_out()
     return 0
 
 

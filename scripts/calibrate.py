@@ -7,7 +7,9 @@
 `--systems h100_sxm` fits on H100 only (the H100 -> H200 transfer check); `--exclude-model` leaves a
 model out of stages 2 and 3 (leave-one-model-out); `--disagg-only` refits stage 3 (the disaggregated
 constants) on top of the shipped file, which gives the same file as the full rebuild since stage 3 reads
-only stages 1 and 2. See `inferonomics.calibrate` for what is fitted.
+only stages 1 and 2. Stage 4 fits the architecture model (power cap, vendor stack, FP4) on the
+published tables (`--skip-architecture` keeps the shipped one; it reads stages 1 and 2 only, so
+`--disagg-only` refits it too). See `inferonomics.calibrate` for what is fitted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from inferonomics.calibrate.architecture import fit_architecture, read_published
 from inferonomics.calibrate.disagg import fit_disagg
 from inferonomics.calibrate.engines import fit_engines
 from inferonomics.calibrate.kernels import fit_kernels
@@ -35,6 +38,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(CALIBRATION_FILE))
     ap.add_argument("--skip-engines", action="store_true")
     ap.add_argument("--disagg-only", action="store_true", help="refit stage 3 on top of the shipped file")
+    ap.add_argument("--skip-architecture", action="store_true", help="keep the architecture model as it is")
     args = ap.parse_args()
     shared = Path(args.shared)
     if not (shared / "data").is_dir():
@@ -52,6 +56,9 @@ def main() -> int:
             cal = replace(cal, engines=fit_engines(cal, measured, sorted(measured.backend.unique())))
     if not args.skip_engines:
         cal = replace(cal, engines=fit_disagg(cal, disagg))
+    if not args.skip_architecture:
+        trt, ml = read_published(shared)
+        cal = replace(cal, architecture=fit_architecture(trt, ml, cal))
     cal = replace(
         cal,
         provenance={
@@ -60,7 +67,8 @@ def main() -> int:
             "excluded_models": args.exclude_model,
             "serving_rows": int(len(measured)),
             "disagg_rows": int(len(disagg)),
-            "data": "shared/data/microbench (aiconfigurator, vLLM 0.19 kernels, NCCL) and shared/data/measured",
+            "data": "shared/data/microbench (aiconfigurator, vLLM 0.19 kernels, NCCL), shared/data/measured and "
+            "(architecture) shared/data/published",
         },
     )
     out = Path(args.out)

@@ -108,3 +108,11 @@ def test_published_tables_are_read_and_predicted(shared_data: Path) -> None:
     ml, _ = validate_mlperf(shared_data / "published" / "mlperf_v4.1_llm.csv")
     assert ml["offline"]["n"] >= 10 and ml["ratios"]
     assert all(isinstance(s, str) and s for s in ml["skipped"])
+
+
+def test_cli_validate_mlperf_prints_groups_and_ratios(shared_data: Path, cli) -> None:
+    code, out, _ = cli("validate", "mlperf", str(shared_data / "published" / "mlperf_v4.1_llm.csv"))
+    assert code == 0
+    assert "per-GPU Offline throughput ratio" in out and "mi300x" in out
+    code, _, err = cli("validate", "mlperf", str(shared_data / "published" / "mlperf_v4.1_llm.csv"), "--isl", "x")
+    assert code == 2 and "--isl" in err

@@ -144,6 +144,7 @@ def validate_mlperf_cmd(
         [
             r["benchmark"],
             r["system"],
+            r["engine"],
             r["reference"],
             f"{r['measured_ratio']:.2f}",
             f"{r['predicted_ratio']:.2f}",
@@ -154,7 +155,7 @@ def validate_mlperf_cmd(
     console.print(
         table(
             "per-GPU Offline throughput ratio",
-            ["benchmark", "chip", "to", "measured", "predicted", "error"],
+            ["benchmark", "chip", "engine", "to", "measured", "predicted", "error"],
             ratio_rows,
         )
     )

@@ -117,6 +117,22 @@ class EngineFit:
 
 
 @dataclass(frozen=True)
+class ArchitectureFit:
+    """How chips other than the kernel tables' move away from their spec sheets (`perf.architecture`),
+    fitted on the published tables (MLPerf, TensorRT-LLM offline) by `calibrate.architecture`.
+
+    power_headroom: k, the kernel tables' chip's (H100 SXM, 700 W) power budget over what its rated
+    tensor throughput needs (0 = no power model); static_power_w: power not spent on compute, W;
+    vendor_scales: efficiency of a vendor's kernel stack relative to the tables' (e.g. {"AMD": 0.7});
+    format_scales: compute efficiency of a kernel class the tables do not hold (e.g. {"fp4": 0.8})."""
+
+    power_headroom: float = 0.0
+    static_power_w: float = 0.0
+    vendor_scales: dict[str, float] = field(default_factory=dict)
+    format_scales: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Calibration:
     reference_system: str = "h100_sxm"
     reference_intra_latency_us: float = 8.0
@@ -125,6 +141,7 @@ class Calibration:
     attention: AttentionFit = field(default_factory=AttentionFit)
     collectives: CollectiveFit = field(default_factory=CollectiveFit)
     engines: dict[str, EngineFit] = field(default_factory=dict)
+    architecture: ArchitectureFit = field(default_factory=ArchitectureFit)
     runtime_reserve_fraction: float = 0.1
     """Share of HBM engines keep back (vLLM's gpu_memory_utilization=0.9; TRT-LLM's free-memory fraction)."""
     activation_reserve_bytes: float = 2e9
@@ -178,6 +195,7 @@ class Calibration:
             attention=AttentionFit(**d.get("attention", {})),
             collectives=CollectiveFit(**d.get("collectives", {})),
             engines={k: EngineFit(**v) for k, v in d.get("engines", {}).items()},
+            architecture=ArchitectureFit(**d.get("architecture", {})),
             runtime_reserve_fraction=d.get("runtime_reserve_fraction", 0.1),
             activation_reserve_bytes=d.get("activation_reserve_bytes", 2e9),
             free_network=d.get("free_network", False),

@@ -14,6 +14,7 @@ import numpy as np
 
 from inferonomics.catalog.hardware import Chip, System
 from inferonomics.catalog.precision import get_precision
+from inferonomics.perf.architecture import format_scale, power_compute_scale, vendor_scale
 from inferonomics.perf.calibration import Calibration, GemmFit
 
 ArrayLike = np.ndarray | float
@@ -106,7 +107,12 @@ class GemmKernel:
         fit = _fit_for(cal, kind)
         if launch_scale != 1.0:
             fit = replace(fit, t0_s=fit.t0_s * launch_scale)
-        return GemmKernel(peak, w_bytes, a_bytes, chip.hbm_bandwidth_bytes_per_s, fit)
+        # Architecture (perf.architecture): power cap on the tensor cores, the vendor's kernel stack, and
+        # the efficiency of a format the tables do not hold; all 1 on the tables' own chips.
+        vendor = vendor_scale(chip, cal)
+        peak = peak * power_compute_scale(chip, kind, cal) * vendor * format_scale(kind, cal)
+        hbm = chip.hbm_bandwidth_bytes_per_s * vendor
+        return GemmKernel(peak, w_bytes, a_bytes, hbm, fit)
 
     def time_s(
         self,
@@ -172,13 +178,14 @@ def decode_attention_time_s(
     w / (w + w_half)), plus a fixed cost per (sequence, query head) row of each layer (`query_rows`,
     summed over the layers); `sram_bytes` of the cache may be served from on-chip SRAM (what-if)."""
     a = cal.attention
+    vendor = vendor_scale(chip, cal)
     occupancy = vmax(safe_div(work_items, work_items + a.decode_work_half), 1e-9)
-    bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * occupancy
+    bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * occupancy * vendor
     tm = kv_bytes / bw
     if sram_bytes > 0:
         resident = vmin(kv_bytes, sram_bytes)
         tm = (kv_bytes - resident) / bw + resident / (bw * SRAM_TO_HBM_BANDWIDTH)
-    tc = flops / (chip.peak_flops_per_s("bf16") * 0.5)
+    tc = flops / (chip.peak_flops_per_s("bf16") * 0.5 * vendor * power_compute_scale(chip, "bf16", cal))
     rows = query_rows * a.decode_row_s
     return (a.decode_t0_s * launch_scale * layers + rows + vmax(tm, tc)) * (work_items > 0)
 
@@ -197,7 +204,8 @@ def prefill_attention_time_s(
     a fixed cost per (token, query head) row of each layer (`query_rows`, summed over the layers)."""
     a = cal.attention
     eff = a.prefill_compute_eff * safe_div(seq_tokens, seq_tokens + a.prefill_s_half)
-    t = a.prefill_t0_s * launch_scale * layers + flops / (chip.peak_flops_per_s("bf16") * vmax(eff, 1e-9))
+    peak = chip.peak_flops_per_s("bf16") * vendor_scale(chip, cal) * power_compute_scale(chip, "bf16", cal)
+    t = a.prefill_t0_s * launch_scale * layers + flops / (peak * vmax(eff, 1e-9))
     t = t + query_rows * a.prefill_row_s
     return t * (flops > 0)
 

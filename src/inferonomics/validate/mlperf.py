@@ -230,16 +230,20 @@ def predict_mlperf_frame(
 
 
 def throughput_ratios(res: pd.DataFrame, reference: str = "h100_sxm") -> pd.DataFrame:
-    """Offline per-GPU throughput of each chip relative to `reference` on the same benchmark (medians of
-    the submissions), measured and predicted, and the error of the predicted ratio."""
+    """Offline per-GPU throughput of each chip (per engine) relative to `reference` on the same benchmark
+    (medians of the submissions), measured and predicted, and the error of the predicted ratio."""
     off = res[(res["scenario"] == "Offline") & res["pred_per_gpu_tokens_per_s"].notna()]
     rows = []
+    cols = ["result_per_accelerator_tokens_per_s", "pred_per_gpu_tokens_per_s"]
     for bench, g in off.groupby("base_benchmark"):
-        med = g.groupby("group_system")[["result_per_accelerator_tokens_per_s", "pred_per_gpu_tokens_per_s"]].median()
-        if reference not in med.index:
+        ref_rows = g[g["group_system"] == reference]
+        if ref_rows.empty:
             continue
-        ref = med.loc[reference]
-        for chip, v in med.iterrows():
+        ref = ref_rows[cols].median()
+        keys = ["group_system", "engine"] if "engine" in g.columns else ["group_system"]
+        for key, v in g.groupby(keys)[cols].median().iterrows():
+            chip = key[0] if isinstance(key, tuple) else key
+            engine = key[1] if isinstance(key, tuple) else ""
             if chip == reference:
                 continue
             meas = v.iloc[0] / ref.iloc[0]
@@ -248,6 +252,7 @@ def throughput_ratios(res: pd.DataFrame, reference: str = "h100_sxm") -> pd.Data
                 {
                     "benchmark": bench,
                     "system": chip,
+                    "engine": engine,
                     "reference": reference,
                     "measured_ratio": float(meas),
                     "predicted_ratio": float(pred),
@@ -255,7 +260,7 @@ def throughput_ratios(res: pd.DataFrame, reference: str = "h100_sxm") -> pd.Data
                 }
             )
     return pd.DataFrame(
-        rows, columns=["benchmark", "system", "reference", "measured_ratio", "predicted_ratio", "ratio_ape"]
+        rows, columns=["benchmark", "system", "engine", "reference", "measured_ratio", "predicted_ratio", "ratio_ape"]
     )
 
 
