@@ -21,23 +21,10 @@ import pandas as pd
 
 from inferonomics.frames import records
 from inferonomics.results import ResultMixin
+from inferonomics.serving.records import ITERATION_COLUMNS, DecodeRunRecord
 
 if TYPE_CHECKING:
     from inferonomics.serving.simulator import _Run
-
-ITERATION_COLUMNS = [
-    "replica",
-    "start_s",
-    "duration_s",
-    "prefill_tokens",
-    "prefill_attended_tokens",
-    "decode_seqs",
-    "decode_context_tokens",
-    "running",
-    "kv_used_blocks",
-    "waiting",
-    "extra_s",
-]
 
 
 @dataclass(repr=False)
@@ -122,53 +109,53 @@ def _iterations_frame(run: _Run) -> pd.DataFrame:
     logs = [row for rep in run.replicas for row in rep.log]
     parts = []
     if logs:
-        parts.append(pd.DataFrame.from_records(logs, columns=ITERATION_COLUMNS))
+        parts.append(pd.DataFrame.from_records(logs, columns=ITERATION_COLUMNS))  # IterationRecord fields
     runs = [r for rep in run.replicas for r in rep.runs]
     if runs:
-        parts.append(_runs_frame(runs, run.replicas[0].bs))
+        parts.append(_runs_frame(runs, run.replicas[0].block_tokens))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ITERATION_COLUMNS})
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return df.sort_values(["replica", "start_s"], kind="stable", ignore_index=True)
 
 
-def _runs_frame(runs: list[tuple[Any, ...]], bs: int) -> pd.DataFrame:
-    """Expand decode runs (idx, start, durations, n, u0, du, running, used0, dstep0, mod, waiting)
-    into one row per iteration, vectorised over all runs."""
+def _runs_frame(runs: list[DecodeRunRecord], block_tokens: int) -> pd.DataFrame:
+    """Expand decode-run records into one row per iteration, vectorised over all runs."""
     R = len(runs)
-    lengths = np.fromiter((r[2].size for r in runs), np.int64, R)
-    durs = np.concatenate([r[2] for r in runs])
+    lengths = np.fromiter((r.durations_s.size for r in runs), np.int64, R)
+    durs = np.concatenate([r.durations_s for r in runs])
     first = np.cumsum(lengths) - lengths
     k = np.arange(durs.size) - np.repeat(first, lengths)  # step index within its run
     csum = np.cumsum(durs)
     before_run = np.repeat(csum[first] - durs[first], lengths)
 
-    def col(i: int, dtype: Any) -> np.ndarray:
-        return np.fromiter((r[i] for r in runs), dtype, R)
+    def col(name: str, dtype: Any) -> np.ndarray:
+        return np.repeat(np.fromiter((getattr(r, name) for r in runs), dtype, R), lengths)
 
-    starts = np.repeat(col(1, float), lengths) + (csum - durs - before_run)
-    n = col(3, float)
-    ctx = np.repeat(n, lengths) * (np.repeat(col(4, float), lengths) + np.repeat(col(5, float), lengths) * k)
-    # KV blocks in use: at run start, plus the pages each later step added ((kv0 - t0) mod bs buckets)
-    mods = np.array([r[9] if r[9] is not None else (0,) * bs for r in runs], dtype=np.int64)
+    starts = col("start_s", float) + (csum - durs - before_run)
+    n = col("decode_seqs", np.int64)
+    ctx = n * (col("mean_context_tokens", float) + col("mean_context_step_tokens", float) * k)
+    # KV blocks in use: at run start, plus the blocks each later step opened (by join phase)
+    bs = block_tokens
+    phases = np.array([r.joins_by_phase if r.joins_by_phase is not None else (0,) * bs for r in runs], dtype=np.int64)
     row = np.repeat(np.arange(R), lengths)
-    need = mods[row, (-(np.repeat(col(8, np.int64), lengths) + k)) % bs]
+    need = phases[row, (-(col("decode_step", np.int64) + k)) % bs]
     need[first] = 0
     cneed = np.cumsum(need)
-    used = np.repeat(col(7, np.int64), lengths) + cneed - np.repeat(cneed[first], lengths)
+    used = col("kv_used_blocks", np.int64) + cneed - np.repeat(cneed[first], lengths)
     total = durs.size
     return pd.DataFrame(
         {
-            "replica": np.repeat(col(0, np.int64), lengths),
+            "replica": col("replica", np.int64),
             "start_s": starts,
             "duration_s": durs,
             "prefill_tokens": np.zeros(total, np.int64),
             "prefill_attended_tokens": np.zeros(total),
-            "decode_seqs": np.repeat(col(3, np.int64), lengths),
+            "decode_seqs": n,
             "decode_context_tokens": ctx,
-            "running": np.repeat(col(6, np.int64), lengths),
+            "running": col("running", np.int64),
             "kv_used_blocks": used,
-            "waiting": np.repeat(col(10, np.int64), lengths),
+            "waiting": col("waiting", np.int64),
             "extra_s": np.zeros(total),
         }
     )
@@ -273,7 +260,7 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
                 "mean_kv_occupancy": float(np.average(it.kv_occupancy, weights=dur)) if busy > 0 else 0.0,
                 "max_kv_occupancy": float(it.kv_occupancy.max()) if len(it) else 0.0,
                 "preemptions": rep.preemptions,
-                "kv_capacity_tokens": rep.pool.total_pages * rep.bs,
+                "kv_capacity_tokens": rep.pool.total_pages * rep.block_tokens,
                 "prefix_hit_tokens": rep.hit_tokens,
                 "prefix_evictions": rep.pool.evictions,
                 "lower_tier_hits": list(rep.pool.tier_hits),

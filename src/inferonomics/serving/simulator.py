@@ -167,7 +167,7 @@ class _Run:
         self.decode_router = LeastOutstanding()
         pools = [self.pool_a] + ([self.pool_d] if self.pool_d else [])
         self.min_pages = min(p[0].pool.total_pages for p in pools)
-        self.bs = self.pool_a[0].bs
+        self.bs = self.pool_a[0].block_tokens
         self.spec_k = int(getattr(dep, "speculative_tokens", 0) or 0)
         self.heap: list[tuple[float, int, int, Any]] = []
         self.seq = 0
