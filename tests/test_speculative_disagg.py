@@ -219,3 +219,22 @@ def test_api_predict_takes_speculative_decoding() -> None:
     assert plain.status_code == 200 and spec.status_code == 200, spec.text
     assert spec.json()["tpot_ms"] < plain.json()["tpot_ms"] and spec.json()["speculative"]["draft_tokens"] == 1
     assert bad.status_code in (400, 422) and "acceptance" in bad.text
+
+
+def test_the_screen_evaluates_disaggregated_groups_at_the_offered_load() -> None:
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.search.screen import ScreenInputs, screen_pairs
+    from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
+
+    space = SearchSpace(hardware=("h100_sxm",), batch_sizes=(16, 128), max_prefill_instances=2, max_decode_instances=2)
+    cand = Candidate("h100_sxm", 4, 1, 1, 1, "fp8", "fp8", "vllm", 0, 0)
+    pair = DisaggPair(cand, cand)
+    model, systems = get_model("llama-3.1-70b"), (get_hardware("h100_sxm"),)
+    at_rate = screen_pairs(ScreenInputs(model, systems, 2048, 256, space, None, 1.0), [pair]).rows
+    full = screen_pairs(ScreenInputs(model, systems, 2048, 256, space), [pair]).rows
+    assert len(at_rate) == len(full) == 8
+    assert (at_rate["ttft_full_batch_ms"].to_numpy() == full["ttft_ms"].to_numpy()).all()
+    assert (at_rate["tpot_ms"] <= at_rate["tpot_full_batch_ms"] * 1.001).all()
+    big = at_rate["batch_size"] == 128  # 1 req/s is far below a group's capacity at 128 sequences per worker
+    assert (at_rate.loc[big, "tpot_ms"] < 0.95 * at_rate.loc[big, "tpot_full_batch_ms"]).all()

@@ -163,6 +163,33 @@ def open_loop(stm: StepTimeModel, rate_per_s: Any, isl: float, osl: float, max_c
     return closed_loop(stm, in_flight, isl, osl, wave_fraction=0.0)
 
 
+def open_loop_disaggregated(
+    prefill: StepTimeModel,
+    decode: StepTimeModel,
+    prefill_instances: Any,
+    decode_instances: Any,
+    rate_per_s: Any,
+    isl: float,
+    osl: float,
+    max_concurrency: Any,
+) -> SteadyState:
+    """`open_loop` for disaggregated pools (arrays of equal shape): per element, the clients C at which the
+    closed loop over the pools (`disaggregated`) serves `rate_per_s`, at most `max_concurrency`, tabulated on
+    `OPEN_LOOP_GRID // 2` concurrencies from 1 to that bound."""
+    x, y, rate, cap = (
+        np.asarray(a, dtype=np.float64).ravel()
+        for a in np.broadcast_arrays(prefill_instances, decode_instances, rate_per_s, max_concurrency)
+    )
+    cap = np.maximum(cap, 1.0)
+    n_grid = OPEN_LOOP_GRID // 2
+    grid = cap[:, None] ** (np.arange(n_grid)[None, :] / (n_grid - 1))  # 1 .. cap, geometric
+    rep = np.repeat
+    curve = disaggregated(prefill, decode, rep(x, n_grid), rep(y, n_grid), grid.ravel(), isl, osl)
+    served = np.maximum.accumulate(np.asarray(curve.requests_per_s).reshape(grid.shape), axis=1)
+    in_flight = np.array([np.interp(r, lam, g) for r, lam, g in zip(rate, served, grid, strict=True)])
+    return disaggregated(prefill, decode, x, y, np.clip(in_flight, 1.0, cap), isl, osl)
+
+
 def synchronised_loop(stm: StepTimeModel, concurrency: Any, isl: Any, osl: Any) -> SteadyState:
     """The synchronised regime once started: budget-full cohorts that no longer wait for each other
     (what a jitter-free simulation of clients started together settles into)."""

@@ -23,7 +23,13 @@ from inferonomics.catalog.models import ModelSpec
 from inferonomics.errors import InferonomicsError, InvalidInputError
 from inferonomics.perf import Deployment, StepTimeModel, max_sequences, memory_use
 from inferonomics.perf.calibration import Calibration, default_calibration
-from inferonomics.perf.steady_state import SteadyState, closed_loop, disaggregated, open_loop
+from inferonomics.perf.steady_state import (
+    SteadyState,
+    closed_loop,
+    disaggregated,
+    open_loop,
+    open_loop_disaggregated,
+)
 from inferonomics.search.space import Candidate, DisaggPair, SearchSpace
 
 RAW_COLUMNS: dict[str, str] = {
@@ -77,8 +83,9 @@ class ScreenInputs:
     space: SearchSpace
     calibration: Calibration | None = None
     rate_per_s: float | None = None
-    """The traffic to serve: aggregated candidates are evaluated at the open-loop rate each replica gets
-    (`replicas_for_rate`), not at a full batch; None = at a full batch (a closed loop of `batch_size`)."""
+    """The traffic to serve: candidates are evaluated at the open-loop rate each replica (aggregated) or
+    xPyD group (disaggregated) gets (`replicas_for_rate`), not at a full batch; None = at a full batch (a
+    closed loop of `batch_size` per instance)."""
 
     def __post_init__(self) -> None:
         for name in ("isl", "osl"):
@@ -338,15 +345,16 @@ def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
         ys = np.arange(1, space.max_decode_instances + 1)
         x, y, b = (a.ravel() for a in np.meshgrid(xs, ys, batches, indexing="ij"))
         conc = (y * b).astype(np.float64)
-        ss = disaggregated(
-            StepTimeModel(dep_p, cal),
-            StepTimeModel(dep_d, cal),
-            x.astype(np.float64),
-            y.astype(np.float64),
-            conc,
-            isl,
-            osl,
-        )
+        stm_p, stm_d = StepTimeModel(dep_p, cal), StepTimeModel(dep_d, cal)
+        ss = disaggregated(stm_p, stm_d, x.astype(np.float64), y.astype(np.float64), conc, isl, osl)
+        cols = _steady_columns(ss)
+        cols["ttft_full_batch_ms"], cols["tpot_full_batch_ms"] = cols["ttft_ms"], cols["tpot_ms"]
+        if inputs.rate_per_s:
+            # each xPyD group fed its share of the traffic (open loop), as for aggregated replicas
+            groups = np.maximum(replicas_for_rate(inputs.rate_per_s, ss.requests_per_s), 1)
+            offered = open_loop_disaggregated(stm_p, stm_d, x, y, inputs.rate_per_s / groups, isl, osl, conc)
+            cols["ttft_ms"] = np.asarray(offered.ttft_s, dtype=np.float64) * 1e3
+            cols["tpot_ms"] = np.asarray(offered.tpot_s, dtype=np.float64) * 1e3
         ident = _identity(d, dep_d.system)
         ident.update(
             unit_id=pair.config_id,
@@ -371,9 +379,7 @@ def screen_pairs(inputs: ScreenInputs, pairs: list[DisaggPair]) -> ChunkResult:
             concurrency_per_replica=conc,
             max_batch_fit=most,
             fits=True,
-            **_steady_columns(ss),
-            ttft_full_batch_ms=np.asarray(ss.ttft_s, dtype=np.float64) * 1e3,
-            tpot_full_batch_ms=np.asarray(ss.tpot_s, dtype=np.float64) * 1e3,
+            **cols,
         )
     result.rows = rows.frame()
     return result
