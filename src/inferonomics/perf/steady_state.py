@@ -342,8 +342,8 @@ def plan_disaggregated_workers(
 def disaggregated(
     prefill: StepTimeModel,
     decode: StepTimeModel,
-    prefill_instances: int,
-    decode_instances: int,
+    prefill_instances: Any,
+    decode_instances: Any,
     concurrency: Any,
     isl: Any,
     osl: Any,
