@@ -114,6 +114,19 @@ def test_tensor_parallelism_cuts_the_step_but_adds_network() -> None:
     assert t[1]["total_s"] / t[8]["total_s"] < 8
 
 
+def test_pipeline_stages_do_not_split_a_sequence() -> None:
+    """Fewer sequences than stages leave pipeline bubbles: one MoE sequence decodes no faster under PP
+    (it reads the same touched experts through every stage), while a batch of PP sequences fills it."""
+    one = {}
+    full = {}
+    for pp in (1, 2, 8):
+        stm = StepTimeModel(make_deployment("deepseek-v3", "h200_sxm", tp=8, pp=pp, precision="fp8"))
+        one[pp] = stm.iteration_breakdown(0.0, 0.0, 1.0, 2048.0)["total_s"]
+        full[pp] = stm.iteration_breakdown(0.0, 0.0, 8.0, 8.0 * 2048)["total_s"]
+    assert one[1] <= one[2] <= one[8]  # only the stage hand-offs are added
+    assert full[8] < full[1]  # 8 micro-batches of one sequence: each stage reads fewer experts
+
+
 def test_moe_decode_reads_only_touched_experts() -> None:
     m = get_model("deepseek-v3")
     one = active_weight_bytes(m, "fp8", tokens=1)

@@ -12,8 +12,9 @@ decode step for `decode_seqs` sequences. Per pipeline stage and per layer, each 
   expert parallelism with attention DP;
 - overheads: kernel launches and small kernels per layer, host scheduling per iteration (per engine).
 
-With pipeline parallelism the batch runs as `pp` micro-batches, so a sequence advances once every
-pp x stage-time. Every term is a roofline or a latency fitted on kernel tables (`calibration.py`).
+With pipeline parallelism the batch runs as min(pp, sequences) micro-batches, so a sequence advances
+once every pp x stage-time (fewer sequences than stages leave bubbles; no micro-batch holds a fraction
+of a sequence). Every term is a roofline or a latency fitted on kernel tables (`calibration.py`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from inferonomics.perf.kernels import (
     prefill_attention_time_s,
     safe_div,
     vmax,
+    vmin,
 )
 from inferonomics.perf.memory import (
     kv_bytes_per_token_per_chip,
@@ -286,7 +288,10 @@ class StepTimeModel:
         h = float(m.hidden_size)
         p_seq = vmax(p_seq, (p_tok > 0) * 1.0)
 
-        tokens = (p_tok + d_seq * verify) / pp  # per micro-batch, whole replica
+        # The batch runs as min(pp, sequences) micro-batches: a lone sequence cannot be split over stages,
+        # so below pp sequences the pipeline idles (bubbles) rather than shrinking each micro-batch.
+        micro = vmin(vmax(d_seq + p_seq * (p_tok > 0), 1.0), float(pp))
+        tokens = (p_tok + d_seq * verify) / micro  # per micro-batch, whole replica
         t_rank = tokens / adp  # per attention-DP rank
         frac = 1.0 / pp  # each stage holds 1/pp of every layer kind
         prefill_share = safe_div(p_tok, p_tok + d_seq * verify)
@@ -313,7 +318,7 @@ class StepTimeModel:
             gemm = gemm + self._gemm_bf16.time_s(t_rank, s.router_n, h, s.n_moe * frac, s.n_moe * frac)
             if s.shared_n:
                 gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
-        lm_head = self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / pp, s.lm_head_n, h, frac)
+        lm_head = self._gemm_bf16.time_s((d_seq * verify + p_seq) / adp / micro, s.lm_head_n, h, frac)
         scale = (
             1.0 + prefill_share * (eng.prefill_eff_scale - 1.0) + (1.0 - prefill_share) * (eng.decode_eff_scale - 1.0)
         ) * self._format_scale
@@ -322,7 +327,7 @@ class StepTimeModel:
         # --- attention kernels ------------------------------------------------------------------------
         # Decode reads each sequence's cache (sliding windows, compressed entries and recurrent state as
         # ModelSpec.kv_bytes counts them); prefill runs the causal score/value FLOPs of its chunk.
-        seqs_rank = d_seq / (adp * pp)
+        seqs_rank = d_seq / (adp * micro)
         work = seqs_rank * s.kv_heads_per_chip
         mean_ctx = safe_div(d_ctx, d_seq) + (verify - 1.0)
         kv_read = seqs_rank * self._kv_bytes(mean_ctx) / (s.kv_shards * pp)
@@ -339,7 +344,7 @@ class StepTimeModel:
         )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
-        pre_flops = self._attn_flops(mean_span) * p_tok / (dep.tp * adp * pp)
+        pre_flops = self._attn_flops(mean_span) * p_tok / (dep.tp * adp * micro)
         pre_attn = prefill_attention_time_s(
             pre_flops,
             chunk,
@@ -347,7 +352,7 @@ class StepTimeModel:
             cal,
             layers=s.n_kv_layers * frac,
             launch_scale=eng.launch_scale,
-            query_rows=p_tok / (adp * pp) * s.q_heads_per_chip * s.n_kv_layers * frac,
+            query_rows=p_tok / (adp * micro) * s.q_heads_per_chip * s.n_kv_layers * frac,
         )
         pre_attn = pre_attn * eng.prefill_eff_scale
 
