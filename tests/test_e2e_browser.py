@@ -226,3 +226,21 @@ def test_simulation_and_search_cards_stay_collapsed_until_used(browser, server_u
         assert height < 250, (card, height)  # was ~450 px each with empty charts
     assert not page.is_visible("#chart-pareto") and not page.is_visible("#chart-cdf")
     page.close()
+
+
+def test_chip_hour_price_from_the_page_prices_a_system_without_a_public_price(browser, server_url: str) -> None:
+    """A system with no public rental price (H800) cannot be priced until the user gives a USD per
+    chip-hour on the page; then the price sheet and the frontier draw, and the URL keeps the price."""
+    page = _open(browser, server_url)
+    page.goto(f"{server_url}/?model=Llama-3.1-8B&hardware=h800_sxm&tp=1")
+    _poll(page, lambda: "no public rental price" in page.locator("#error").inner_text())
+    assert _version(page, "prices") == 0
+    page.fill("#usd", "2")
+    page.dispatch_event("#usd", "change")
+    _poll(page, lambda: _version(page, "prices") > 0 and _version(page, "frontier") > 0, timeout_s=60.0)
+    assert "usd=2" in page.url
+    _poll(page, lambda: not page.is_visible("#error"))
+    assert "2 USD per chip-hour" in page.locator("#frontier-notes").inner_text()
+    # the only console errors are the 400s of the first load, before the price was given
+    assert all("status of 400" in e for e in page.errors), page.errors
+    page.close()

@@ -14,6 +14,8 @@ const STATE = {
   isl: ["isl", "1024"],
   osl: ["osl", "1024"],
   sheet: ["sheet", ""],
+  usd: ["usd", ""],
+  util: ["util", ""],
   mode: ["mode", "agg"],
   p_n: ["p-n", "1"],
   p_tp: ["p-tp", "8"],
@@ -33,6 +35,8 @@ const STATE = {
 const MAIN_KEYS = ["model", "hardware", "precision", "tp", "c", "isl", "osl", "sheet"];
 // Disaggregated serving's pools: in the URL only when changed, but they change the prediction.
 const POOL_KEYS = ["mode", "p_n", "p_tp", "p_ep", "d_n", "d_tp", "d_ep"];
+// The price of a chip-hour and its utilisation: in the URL only when set, they change the cost views.
+const PRICE_KEYS = ["usd", "util"];
 const PLOT_CONFIG = { responsive: true, displaylogo: false };
 
 let catalog = null;
@@ -182,6 +186,14 @@ function fillTable(table, rows) {
 // The main views: prediction, roofline, frontier, price sheet, reading of a provider's sheet
 // ------------------------------------------------------------------------------------------------
 
+// The user's chip-hour price and utilisation for the cost views (the API's defaults when empty).
+function pricingBody(s) {
+  const body = {};
+  if (s.usd) body.usd_per_chip_hour = Number(s.usd);
+  if (s.util) body.utilisation = Number(s.util);
+  return body;
+}
+
 function deploymentBody(s) {
   const body = {
     model: s.model, hardware: s.hardware, isl: Number(s.isl), osl: Number(s.osl),
@@ -232,6 +244,7 @@ async function refresh() {
     }).then((r) => { if (r && gen === generation) draw("chart-roofline", r.charts.roofline); }),
     api("POST", "/api/frontier", {
       model: s.model, hardware: s.hardware, isl: dep.isl, osl: dep.osl, ...(s.precision ? { precision: s.precision } : {}),
+      ...pricingBody(s),
     }).then((f) => {
       if (gen !== generation) return;
       draw("chart-frontier", f.charts.frontier);
@@ -246,7 +259,7 @@ async function refresh() {
       notes.push(`${f.n_points_swept} deployments x batch sizes swept at ${num(f.usd_per_chip_hour)} USD per chip-hour.`);
       $("frontier-notes").textContent = notes.join(" ");
     }),
-    api("POST", "/api/price-sheet", { ...dep, ...(s.sheet ? { provider_sheet: s.sheet } : {}) }).then((ps) => {
+    api("POST", "/api/price-sheet", { ...dep, ...pricingBody(s), ...(s.sheet ? { provider_sheet: s.sheet } : {}) }).then((ps) => {
       if (gen !== generation) return;
       draw("chart-prices", ps.charts.price_sheet);
       $("price-headline").textContent = ps.comparison ? ps.comparison.headline : (ps.derived.notes || []).join(" ");
@@ -395,11 +408,12 @@ async function start() {
     showError(`could not load the catalog: ${e.message}`);
   }
   restoreFromUrl();
-  for (const key of [...MAIN_KEYS, ...POOL_KEYS]) {
+  for (const key of [...MAIN_KEYS, ...POOL_KEYS, ...PRICE_KEYS]) {
     const id = STATE[key][0];
     $(id).addEventListener("change", scheduleRefresh);
   }
-  for (const key of Object.keys(STATE).filter((k) => !MAIN_KEYS.includes(k) && !POOL_KEYS.includes(k))) {
+  const refreshing = [...MAIN_KEYS, ...POOL_KEYS, ...PRICE_KEYS];
+  for (const key of Object.keys(STATE).filter((k) => !refreshing.includes(k))) {
     $(STATE[key][0]).addEventListener("change", writeUrl);
   }
   $("sim-run").addEventListener("click", runSimulation);
