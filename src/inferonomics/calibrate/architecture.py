@@ -26,7 +26,8 @@ import pandas as pd
 from inferonomics.perf.calibration import ArchitectureFit, Calibration
 from inferonomics.validate.mlperf import load_mlperf, predict_mlperf_frame
 from inferonomics.validate.offline import REQUIRED_COLUMNS as OFFLINE_COLUMNS
-from inferonomics.validate.offline import load_table, predict_offline_frame
+from inferonomics.validate.offline import predict_offline_frame
+from inferonomics.validate.tables import load_table
 
 HEADROOMS = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.6)
 """Candidate power headroom k of the reference chip (k < 1: H100 SXM is power-limited at 700 W)."""

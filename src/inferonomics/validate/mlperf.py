@@ -33,7 +33,8 @@ import pandas as pd
 from inferonomics.errors import InferonomicsError, InvalidInputError
 from inferonomics.perf.calibration import Calibration
 from inferonomics.perf.deployment import Deployment
-from inferonomics.validate.offline import best_throughput, group_errors, load_table, resolve_model, resolve_system
+from inferonomics.validate.offline import best_throughput, group_errors, resolve_model, resolve_system
+from inferonomics.validate.tables import load_table
 
 REQUIRED_COLUMNS = (
     "benchmark",

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferonomics.errors import ConfigError, InferonomicsError
+from inferonomics.errors import InferonomicsError
 from inferonomics.perf.calibration import Calibration
 from inferonomics.perf.deployment import Deployment
+from inferonomics.validate.tables import load_table
 
 REQUIRED_COLUMNS = ("model", "gpu", "parallelism", "precision", "isl_tokens", "osl_tokens", "value_tokens_per_s")
 
@@ -87,21 +88,6 @@ def resolve_model(name: str) -> Any:
 
     key = _lookup(MODEL_NAMES, name)
     return get_model(key if key is not None else str(name))
-
-
-def load_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV with `required` columns, else `ConfigError` naming the file and what is missing."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such file")
-    try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ConfigError(f"{p}: not a readable CSV ({exc})") from exc
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{p}: missing column(s) {', '.join(missing)} (see shared/data/README.md)")
-    return df
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferonomics.errors import ConfigError, InferonomicsError
+from inferonomics.errors import InferonomicsError
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
 from inferonomics.perf.memory import memory_use
@@ -36,6 +36,7 @@ from inferonomics.perf.steady_state import closed_loop, disaggregated, plan_disa
 from inferonomics.perf.step import StepTimeModel
 from inferonomics.validate.campaign import campaign_of
 from inferonomics.validate.conventions import row_parallelism
+from inferonomics.validate.tables import load_table
 
 REQUIRED_COLUMNS = (
     "model_path",
@@ -66,17 +67,7 @@ _CONCURRENCY = re.compile(r"silicon_concurrency=(\d+)")
 
 def load_measured(path: str | Path) -> pd.DataFrame:
     """Read a measured-serving CSV; `ConfigError` naming missing columns."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: no such file")
-    try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ConfigError(f"{p}: not a readable CSV ({exc})") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{p}: missing column(s) {', '.join(missing)} (see the measured-data schema)")
-    return df
+    return load_table(path, REQUIRED_COLUMNS)
 
 
 def _num(row: Any, key: str, default: float | None = None) -> float | None:
