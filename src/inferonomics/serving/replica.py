@@ -248,6 +248,11 @@ class Replica:
             extra_s += e
             if not self._chunks:
                 extra_s += self._phase_decode()
+                if not self._decoded and self._preempted_now:
+                    # decode found no page and preempted every decoding request: the pages it freed
+                    # let the stalled prefill go on now (else the replica idles with work held)
+                    pf_tokens, pf_att, e = self._phase_prefill(self.budget)
+                    extra_s += e
         if not self._chunks and not self._decoded and not self._resumed and not self._swapped_in:
             return None
         self._start_s = now
