@@ -233,7 +233,7 @@ def memory_chart(pred: dict[str, Any]) -> Figure:
     ]
     cap = mem.get("capacity_gb")
     fits = "fits" if mem.get("fits", True) else "DOES NOT FIT"
-    title = f"Memory per GPU: {mem.get('total_gb', 0):.1f} of {cap or 0:g} GB ({fits})"
+    title = f"Memory per GPU: {mem.get('total_gb', 0):.1f} of {cap or 0:.1f} GB ({fits})"
     layout = _layout(title, "", "GB", barmode="stack")
     if cap:
         layout["shapes"] = [
@@ -246,7 +246,7 @@ def memory_chart(pred: dict[str, Any]) -> Figure:
                 "y0": cap,
                 "y1": cap,
                 "line": {"color": "#d62728", "width": 3},
-                "name": f"HBM capacity {cap:g} GB",
+                "name": f"HBM capacity {cap:.1f} GB",
             }
         ]
         layout["annotations"] = [
@@ -255,7 +255,7 @@ def memory_chart(pred: dict[str, Any]) -> Figure:
                 "x": 0.0,
                 "y": cap,
                 "yref": "y",
-                "text": f"HBM capacity {cap:g} GB",
+                "text": f"HBM capacity {cap:.1f} GB",
                 "showarrow": False,
                 "xanchor": "left",
                 "yanchor": "bottom",
