@@ -17,6 +17,11 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], df.to_dict(orient="records"))
 
 
+def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """`records(df)` with missing values (NaN) as None, as JSON output wants them."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records(df)]
+
+
 def row_dict(row: pd.Series) -> dict[str, Any]:
     """`row.to_dict()` for a row of a frame: keyed by column name."""
     return cast(dict[str, Any], row.to_dict())

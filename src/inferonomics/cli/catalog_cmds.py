@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.panel import Panel
 
@@ -17,7 +16,7 @@ from inferonomics.catalog.rental import NO_PUBLIC_PRICE
 from inferonomics.cli.common import app, console, print_json
 from inferonomics.cli.render import Column, WideOpt, fmt, human_bytes, human_count, records_table, table
 from inferonomics.errors import ConfigError
-from inferonomics.frames import records
+from inferonomics.frames import json_records
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 SetOpt = Annotated[
@@ -37,14 +36,6 @@ def _model_api() -> Any:
             raise
         raise ConfigError("the model catalog is not available in this build") from None
     return model_catalog
-
-
-def _isnan(v: Any) -> bool:
-    return isinstance(v, float) and v != v
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if _isnan(v) else v) for k, v in r.items()} for r in records(df)]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -84,7 +75,7 @@ def models_cmd(json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """List the built-in models: Hugging Face id, other names, size, context, KV cache per token."""
     df = _model_api().list_models()
     if json_:
-        print_json(_records(df))
+        print_json(json_records(df))
         return
     view = df.assign(
         hf_id=[h if isinstance(h, str) and h else n for h, n in zip(df["hf_id"], df["name"], strict=True)],
@@ -225,7 +216,7 @@ def hardware_cmd(
             raise ConfigError("--set needs a hardware NAME to change")
         df = list_hardware(file)
         if json_:
-            print_json(_records(df))
+            print_json(json_records(df))
             return
         df = df.assign(
             n_unverified=[len(u.split(", ")) if u else 0 for u in df["unverified"]],
@@ -310,7 +301,7 @@ def prices_cmd(
     if market:
         df = list_market_points(file)
         if json_:
-            print_json(_records(df))
+            print_json(json_records(df))
         else:
             console.print(
                 records_table(
@@ -348,7 +339,7 @@ def prices_cmd(
         df = list_prices(sheet.provider, file)
         df = df[df["key"] == sheet.key]
     if json_:
-        print_json(_records(df))
+        print_json(json_records(df))
         return
     console.print(
         records_table(

@@ -29,7 +29,6 @@ from inferonomics.cli.spec_opts import (
     resolve,
 )
 from inferonomics.errors import InvalidInputError
-from inferonomics.frames import records
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart to FILE.png or FILE.html (offline).")]
@@ -80,10 +79,6 @@ def _acq(own: bool, usd: float | None, own_set: list[str] | None) -> tuple[Any, 
 def _deployment(model: str, hardware: str, set_: list[str] | None, **kw: Any) -> Any:
     """The resolved deployment (`economics.spec`: `tp="auto"` takes the cheapest that fits)."""
     return resolve(model, _system(hardware, set_), **kw)
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in records(df)]
 
 
 def _df(title: str, df: pd.DataFrame, cols: dict[str, str]) -> None:

@@ -343,7 +343,8 @@ class DeploymentSpec:
             deps = alt.candidates(workload)
             if deps:
                 best = min(deps, key=lambda d: (d.chips_per_replica, -d.tp))
-                hint = f"in {fmt} it fits on {best.chips_per_replica} chips ({_shape(best)}: --precision {fmt})"
+                shape = best.parallelism_label
+                hint = f"in {fmt} it fits on {best.chips_per_replica} chips ({shape}: --precision {fmt})"
                 break
         fixed = [f"{k}={getattr(self, k)}" for k in ("pp", "ep", "attention_dp") if getattr(self, k) is not None]
         return DoesNotFitError(
@@ -400,7 +401,7 @@ class DeploymentSpec:
         d = r.deployment
         prefix = f"{role}-" if role else ""
         return (
-            f"a deployment that fits: {_shape(d)} ({d.chips_per_replica} chips; {_flags(d, prefix)}, "
+            f"a deployment that fits: {d.parallelism_label} ({d.chips_per_replica} chips; {_flags(d, prefix)}, "
             f"or leave --{prefix}tp auto)"
         )
 
@@ -473,7 +474,7 @@ class DeploymentSpec:
         if given is not None:
             load = f"at {row['concurrency']:g} clients per replica, the cheapest point" if per_replica is None else ""
             met_text = f"meeting {workload.targets_text()}" if met else f"closest to {workload.targets_text()}"
-            pick = f"given: {_shape(dep)} on {dep.chips_per_replica}x {dep.system.name}" + (
+            pick = f"given: {dep.parallelism_label} on {dep.chips_per_replica}x {dep.system.name}" + (
                 f"; {load} {met_text} (TTFT {row['ttft_s']:.2g} s, {row['tokens_per_s_per_user']:.0f} tok/s per user)"
                 if load
                 else ""
@@ -485,7 +486,8 @@ class DeploymentSpec:
                 False,
             )
         pick = (
-            f"auto{what}: {_shape(dep)} on {dep.chips_per_replica}x {dep.system.name} ({fmt}), the {objective} of "
+            f"auto{what}: {dep.parallelism_label} on {dep.chips_per_replica}x {dep.system.name} ({fmt}), "
+            f"the {objective} of "
             f"{fitting} deployment(s) that hold the model"
         )
         if met:
@@ -526,7 +528,7 @@ class DeploymentSpec:
         if wl.concurrency is None:  # the load is still the objective's choice, by the same rule
             return self._resolve_auto(wl, self.dp, calibration, given=dep)
         return ResolvedDeployment(
-            dep, None, f"given: {_shape(dep)} on {dep.chips_per_replica}x {dep.system.name}", False
+            dep, None, f"given: {dep.parallelism_label} on {dep.chips_per_replica}x {dep.system.name}", False
         )
 
     def _resolve_disagg(self, wl: Workload, calibration: Calibration | None) -> ResolvedDeployment:
@@ -573,7 +575,8 @@ class DeploymentSpec:
             ]
             best = deps[int(np.argmin(costs))]
             notes.append(
-                f"auto prefill pool: {_shape(best)} on {best.chips_per_replica}x {best.system.name}, the cheapest per "
+                f"auto prefill pool: {best.parallelism_label} on {best.chips_per_replica}x {best.system.name}, "
+                "the cheapest per "
                 f"prompt token of {len(deps)} deployment(s) that hold one prompt"
             )
             return best
@@ -586,17 +589,6 @@ class DeploymentSpec:
 def _held(pool: pd.DataFrame, deps: list[Deployment], wl: Workload) -> pd.Series:
     """Clients each point's replica holds (for the least-queueing fallback)."""
     return pool["candidate"].map(lambda i: max_sequences(deps[int(i)], wl.isl + wl.osl)).astype(float)
-
-
-def _shape(d: Deployment) -> str:
-    parts = [f"TP{d.tp}"]
-    if d.pp > 1:
-        parts.append(f"PP{d.pp}")
-    if d.attention_dp > 1:
-        parts.append(f"ADP{d.attention_dp}")
-    if d.model.is_moe and d.moe_ep > 1:
-        parts.append(f"EP{d.moe_ep}")
-    return "/".join(parts)
 
 
 def _flags(d: Deployment, prefix: str = "") -> str:

@@ -215,7 +215,9 @@ class Deployment:
     def with_(self, **changes: object) -> Deployment:
         return replace(self, **changes)  # type: ignore[arg-type]
 
-    def describe(self) -> str:
+    @property
+    def parallelism_label(self) -> str:
+        """'TP8', 'TP1/ADP32/EP32', ...: the parallelism of one replica."""
         parts = [f"TP{self.tp}"]
         if self.pp > 1:
             parts.append(f"PP{self.pp}")
@@ -223,6 +225,10 @@ class Deployment:
             parts.append(f"ADP{self.attention_dp}")
         if self.model.is_moe and self.moe_ep > 1:
             parts.append(f"EP{self.moe_ep}")
+        return "/".join(parts)
+
+    def describe(self) -> str:
+        parts = [self.parallelism_label]
         if self.expert_slots_extra:
             parts.append(f"+{self.expert_slots_extra} redundant experts")
         if self.replicas > 1:
