@@ -34,6 +34,14 @@ def simulate_cmd(
     tp: Annotated[int, typer.Option(help="Tensor-parallel chips per replica.")] = 1,
     pp: Annotated[int, typer.Option(help="Pipeline stages per replica.")] = 1,
     ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
+    attention_dp: Annotated[
+        int,
+        typer.Option(
+            "--attention-dp",
+            help="Data-parallel ranks per replica (vLLM --data-parallel-size, SGLang --dp with DP attention); "
+            "MoE ranks step together, chips per replica = tp x attention-dp x pp.",
+        ),
+    ] = 1,
     precision: Annotated[str | None, typer.Option(help="Weight format (default: the checkpoint's).")] = None,
     kv_precision: Annotated[str | None, typer.Option(help="KV-cache format (default: fp8 with 8-bit weights).")] = None,
     backend: Annotated[str, typer.Option(help="Engine whose overheads the step-time model uses.")] = "vllm",
@@ -170,6 +178,7 @@ def simulate_cmd(
         tp=tp,
         pp=pp,
         ep=ep,
+        attention_dp=attention_dp,
         dp=replicas,
         precision=precision,
         kv_precision=kv_precision,
@@ -317,7 +326,15 @@ def _print_summary(s: dict[str, Any], res: Any) -> None:
         ["output tokens/s", s["throughput_output_tokens_per_s"]],
         ["prefix-cache hit rate", f"{s['prefix_cache_hit_rate']:.1%}"],
         ["preemptions", s["preemptions"]],
-        ["replicas x chips", f"{s['replicas']} ({plural(s['chips'], 'chip')})"],
+        [
+            "replicas x chips",
+            f"{s['replicas']} ({plural(s['chips'], 'chip')}"
+            + (
+                f"; {s['engines']} data-parallel ranks, {'in lock-step (MoE)' if s['dp_lockstep'] else 'independent'})"
+                if s["engines"] != s["replicas"]
+                else ")"
+            ),
+        ],
         ["cost per request, USD", s["cost_per_request_usd"]],
         ["USD per million output tokens", s["usd_per_million_output_tokens"]],
         ["simulated time, s", s["duration_s"]],

@@ -55,6 +55,12 @@ class EnginePolicy:
     (vLLM v1 `scheduler_reserve_full_isl` in `KVCacheManager.allocate_slots`); blocks are taken per chunk."""
     no_admission_after_preemption: bool = False
     """No waiting request is admitted in a step that preempted one (vLLM v1 `schedule()`)."""
+    dp_balance: str = "waiting_running"
+    """Which data-parallel rank of a replica takes a new request (`--data-parallel-size`, attention DP):
+    `waiting_running`, the lowest 4 x waiting + running (vLLM v1 `DPLBAsyncMPClient.get_core_engine_for_request`
+    in `vllm/v1/engine/core_client.py`, ties to the first rank from its start index); `round_robin` (SGLang
+    `--load-balance-method` default, `data_parallel_controller.py`); `fewest_tokens`, the rank with the fewest
+    active tokens (TensorRT-LLM `ExecutorRequestQueue._balance_requests_across_ranks`, a heap on tokens)."""
     description: str = ""
 
 
@@ -119,6 +125,7 @@ ENGINE_POLICIES: dict[str, EnginePolicy] = {
             memory_fraction_name="mem_fraction_static",
             memory_fraction_of="device",
             lpm=True,
+            dp_balance="round_robin",
             description="SGLang: prefill batches pause decode, radix cache, longest-prefix-match order",
         ),
         EnginePolicy(
@@ -133,6 +140,7 @@ ENGINE_POLICIES: dict[str, EnginePolicy] = {
             memory_fraction=0.9,
             memory_fraction_name="free_gpu_memory_fraction",
             memory_fraction_of="free",
+            dp_balance="fewest_tokens",
             description="TensorRT-LLM in-flight batching (PyTorch backend)",
         ),
         EnginePolicy(

@@ -256,6 +256,13 @@ class StepTimeModel:
                 prefill_seqs,
             )
         )
+        out = self._breakdown(p_tok, p_att, d_seq, d_ctx, p_seq)
+        out.pop("experts_s")
+        return out
+
+    def _breakdown(self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any) -> dict[str, Any]:
+        """`iteration_breakdown` plus `experts_s`, the routed-expert GEMMs' share of the total (drafts
+        included), which a data-parallel group runs on the whole group's tokens (`dp_group_time_s`)."""
         dep = self.deployment
         out = self._terms(p_tok, p_att, d_seq, d_ctx, p_seq, 1.0 + dep.speculative_tokens)
         out.pop("lm_head_s")
@@ -263,13 +270,15 @@ class StepTimeModel:
             return out
         k = float(dep.speculative_tokens)
         if dep.draft == "model" and self._draft is not None:
-            one = self._draft.iteration_breakdown(0.0, 0.0, d_seq, d_ctx)
+            one = self._draft._breakdown(0.0, 0.0, d_seq, d_ctx, 1.0)
             draft = {key: k * one[key] for key in _SUMMED_KEYS}
+            draft_experts = k * one["experts_s"]
         else:
             one = self._terms(0.0, 0.0, d_seq, d_ctx, 0.0, 1.0)
             share = 1.0 / self._s.layers
             host = self.engine.iteration_s
             draft = {key: k * one[key] * share for key in _SUMMED_KEYS}
+            draft_experts = k * one["experts_s"] * share
             draft["overhead_s"] = k * (one["overhead_s"] - host) * share  # one layer's launches, no host step
             for key in ("gemm_s", "memory_s"):  # the LM head runs in full for every draft
                 draft[key] = draft[key] + k * one["lm_head_s"] * (1.0 - share)
@@ -277,8 +286,45 @@ class StepTimeModel:
         draft = {key: v * (d_seq > 0) for key, v in draft.items()}
         for key, v in draft.items():
             out[key] = out[key] + v
+        out["experts_s"] = out["experts_s"] + draft_experts * (d_seq > 0)
         out["draft_s"] = draft["total_s"]
         return out
+
+    def dp_group_time_s(
+        self,
+        prefill_tokens: Any,
+        prefill_attended_tokens: Any,
+        decode_seqs: Any,
+        decode_context_tokens: Any,
+        prefill_seqs: Any,
+    ) -> Any:
+        """Seconds for one iteration of a data-parallel group whose ranks carry different batches: arrays
+        with the `attention_dp` ranks on the last axis (each rank's prefill tokens, attended tokens, decode
+        sequences, decode context, prefill sequences); a float, or an array over the leading axes.
+
+        The ranks step in lock-step because every MoE layer is a collective over all of them: vLLM's
+        `--data-parallel-size` with or without `--enable-expert-parallel` (expert layers form one EP, or by
+        default one tensor-parallel group of DP x TP ranks; a rank with nothing to run executes a dummy
+        batch: `DPEngineCoreProc`, `execute_dummy_batch`; vLLM docs "Data Parallel Deployment"), SGLang's
+        `--enable-dp-attention` (idle ranks run `ForwardMode.IDLE` batches so the MoE all-gather and
+        all-to-all stay whole). Per layer, each rank runs attention on its own batch, then the
+        dispatch/combine and the experts on the group's tokens, so the step is
+
+            max over ranks (its step without the routed experts) + routed experts on the group's total,
+
+        each term this model's own (`iteration_breakdown`): a rank's terms are those of the balanced group
+        whose every rank carries that rank's batch, and the experts' are those of the group's total. With
+        equal batches on every rank this is `iteration_time_s` of the total exactly; one rank with long
+        prompts slows every rank."""
+        arrays = [
+            np.asarray(x, dtype=np.float64)
+            for x in (prefill_tokens, prefill_attended_tokens, decode_seqs, decode_context_tokens, prefill_seqs)
+        ]
+        adp = float(self.deployment.attention_dp)
+        rank = self._breakdown(*(x * adp for x in arrays))
+        group = self._breakdown(*(x.sum(axis=-1) for x in arrays))
+        t = np.max(rank["total_s"] - rank["experts_s"], axis=-1) + group["experts_s"]
+        return float(t) if np.ndim(t) == 0 else t
 
     def _terms(self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any, verify: float) -> dict[str, Any]:
         """`iteration_breakdown` without drafts, each decoding sequence verified over `verify` tokens."""
@@ -296,6 +342,7 @@ class StepTimeModel:
         frac = 1.0 / pp  # each stage holds 1/pp of every layer kind
         prefill_share = safe_div(p_tok, p_tok + d_seq * verify)
         gw = self._gemm_w
+        experts = p_tok * 0.0
 
         # --- GEMMs ------------------------------------------------------------------------------------
         gemm = gw.time_s(t_rank, s.mixer_n, h, s.n_mixer * frac, 2 * s.n_mixer * frac)
@@ -310,11 +357,12 @@ class StepTimeModel:
             experts = self._gemm_e.time_s(per_expert, s.expert_n, h, local * s.n_moe * frac, 2 * s.n_moe * frac, local)
             experts = experts * self._expert_format_ratio  # the whole GEMM sum is scaled by _format_scale below
             # grouped expert GEMMs with routing/permutation run below dense efficiency in prefill (fitted)
-            gemm = gemm + experts * (
+            experts = experts * (
                 1.0
                 + prefill_share * (eng.moe_prefill_eff_scale - 1.0)
                 + (1.0 - prefill_share) * (eng.moe_decode_eff_scale - 1.0)
             )
+            gemm = gemm + experts
             gemm = gemm + self._gemm_bf16.time_s(t_rank, s.router_n, h, s.n_moe * frac, s.n_moe * frac)
             if s.shared_n:
                 gemm = gemm + gw.time_s(t_rank, s.shared_n, h, s.n_moe * frac, 2 * s.n_moe * frac)
@@ -387,6 +435,7 @@ class StepTimeModel:
             "overhead_s": overhead * pp,
             "total_s": total,
             "lm_head_s": lm_head * scale * pp,
+            "experts_s": experts * scale * pp,
         }
 
     def _pope_layout_comm_s(self, tokens: Any) -> Any:

@@ -269,7 +269,7 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
     replicas = pd.DataFrame(rep_rows)
     # money
     dep = run.dep
-    chips = int(getattr(dep, "chips_per_replica", 1)) * len(run.replicas)
+    chips = int(run.chips)
     usd_per_chip_h = float(getattr(getattr(dep, "system", None), "rental_usd_per_hour", 0.0) or 0.0)
     cost_usd = chips * usd_per_chip_h * makespan / 3600.0 if usd_per_chip_h > 0 else math.nan
     n_done = int(completed.sum())
@@ -312,7 +312,9 @@ def build_result(run: _Run, wall_s: float) -> SimResult:
             "prefix_cache_hits_all": int(sum(rep.hit_tokens_all for rep in run.replicas)),
             "recomputed": int(requests.recomputed_tokens.sum()),
         },
-        "replicas": len(run.replicas),
+        "replicas": run.engine_replicas,
+        "engines": len(run.replicas),
+        "dp_lockstep": run.dp_lockstep,
         "chips": chips,
         "mean_utilisation": float(replicas.utilisation.mean()) if len(replicas) else 0.0,
         "mean_kv_occupancy": float(replicas.mean_kv_occupancy.mean()) if len(replicas) else 0.0,

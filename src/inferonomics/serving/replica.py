@@ -85,7 +85,10 @@ class Replica:
         prefix_block_tokens: int,
         max_context_tokens: int,
         times: StepTimes,
+        kv_capacity_tokens: int | None = None,
     ) -> None:
+        """`kv_capacity_tokens`: this engine's KV cache (a data-parallel rank's share); None = the engine
+        config's override, else the step-time model's (the whole replica)."""
         self.idx = idx
         self.role = role  # "both" | "prefill" | "decode"
         self.run = run
@@ -97,7 +100,7 @@ class Replica:
         self.kv_bytes_per_token = float(stm.kv_bytes_per_token)
         bs = engine.block_size(args)
         self.block_tokens = bs
-        cap_tokens = int(engine.kv_capacity_tokens or stm.kv_capacity_tokens)
+        cap_tokens = int(kv_capacity_tokens or engine.kv_capacity_tokens or stm.kv_capacity_tokens)
         if cap_tokens < bs:
             what = dep.describe() if hasattr(dep, "describe") else "the deployment"
             raise DoesNotFitError(
@@ -230,6 +233,20 @@ class Replica:
         finishing request (and the pages free for it); `interrupt` cuts the run short at the first
         iteration boundary after new work arrives, so the result is that of stepping one by one.
         """
+        load = self.form_batch(now)
+        if load is None:
+            return None
+        pf_tokens, pf_att, n_dec, dec_ctx, extra_s = load
+        if self._chunks or self._resumed or extra_s > 0.0 or not n_dec:
+            dur = self.times.iteration(pf_tokens, pf_att, n_dec, dec_ctx, len(self._chunks)) + extra_s
+            return self.begin_iteration(now, dur, load)
+        return self._start_decode_run(now, n_dec)
+
+    def form_batch(self, now: float) -> tuple[int, float, int, float, float] | None:
+        """Schedule the next iteration at `now` (the replica is then busy); returns its load (prefill tokens,
+        attended tokens, decoding sequences, their context tokens, seconds of swap or KV-tier transfer), or
+        None if there is nothing to run. A data-parallel group (`serving/dp_group.py`) forms every rank's
+        batch this way and times them together."""
         self._chunks = []
         self._resumed = []
         self._decoded = False
@@ -260,22 +277,27 @@ class Replica:
         n_dec = self.n_dec if self._decoded else 0
         self._rec_running = len(self.running)
         self._rec_waiting = len(self.waiting) + len(self.resume)
-        if self._chunks or self._resumed or extra_s > 0.0 or not n_dec:
-            dec_ctx = self.dec_base + self.dec_rate * self.dstep + n_dec if n_dec else 0.0
-            dur = self.times.iteration(pf_tokens, pf_att, n_dec, dec_ctx, len(self._chunks)) + extra_s
-            self._run_steps = 1
-            self._ends = None
-            self._record_args = (
-                pf_tokens,
-                pf_att,
-                n_dec,
-                dec_ctx,
-                self.pool.total_pages - self.pool.free_pages,
-                extra_s,
-            )
-            self._end_s = now + dur
-            return self._end_s
-        # decode-only run: K iterations up to the next finish, within the free pages
+        dec_ctx = self.dec_base + self.dec_rate * self.dstep + n_dec if n_dec else 0.0
+        return pf_tokens, pf_att, n_dec, dec_ctx, extra_s
+
+    def begin_iteration(self, now: float, duration_s: float, load: tuple[int, float, int, float, float]) -> float:
+        """Run the batch `form_batch` formed as one iteration of `duration_s`; returns when it ends."""
+        pf_tokens, pf_att, n_dec, dec_ctx, extra_s = load
+        self._run_steps = 1
+        self._ends = None
+        self._record_args = (
+            pf_tokens,
+            pf_att,
+            n_dec,
+            dec_ctx,
+            self.pool.total_pages - self.pool.free_pages,
+            extra_s,
+        )
+        self._end_s = now + duration_s
+        return self._end_s
+
+    def _start_decode_run(self, now: float, n_dec: int) -> float:
+        """A decode-only run: K iterations up to the next finish, within the free pages."""
         K = min(self.fin_heap[0][0] - self.dstep + 1, RUN_MAX_STEPS)
         horizon = self.run.next_arrival_s - now
         if K > 8 and horizon < K * self._last_dec_dur:  # likely cut short by an arrival: don't overshoot

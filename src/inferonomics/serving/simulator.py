@@ -19,6 +19,7 @@ import numpy as np
 
 from inferonomics.errors import InvalidInputError
 from inferonomics.serving.config import SLO, ClusterConfig, EngineConfig, RunLimits
+from inferonomics.serving.dp_group import DPGroup
 from inferonomics.serving.metrics import SimResult, build_result
 from inferonomics.serving.replica import Replica, draw_verify_steps
 from inferonomics.serving.request import INCOMPLETE, NOT_ISSUED, REJECTED, Request
@@ -130,19 +131,47 @@ class _Run:
         self.lat = cl.frontend_latency_s
         dis = cl.disaggregation
         self.notes: list[str] = []
+        adp = int(getattr(dep, "attention_dp", 1) or 1)
+        lockstep = adp > 1 and hasattr(stm, "dp_group_time_s") and bool(getattr(dep.model, "is_moe", False))
+        ranks_per_replica = 1
+        chips_per_replica = int(getattr(dep, "chips_per_replica", 1) or 1)
+        from inferonomics.perf import StepTimeModel
+
+        if adp > 1 and not lockstep and isinstance(stm, StepTimeModel):
+            # dense DP: no collective ties the ranks; each runs as its own engine on tp x pp chips
+            stm = StepTimeModel(dep.with_(attention_dp=1, replicas=1), stm.calibration)
+            self.stm = stm
+            self.dep = dep = stm.deployment
+            ranks_per_replica = adp
+            self.notes.append(
+                f"{dep.model.name} is dense: its {adp} data-parallel ranks step independently (no MoE collective "
+                "between them), simulated as independent engines of one rank each"
+            )
+        elif lockstep:
+            ranks_per_replica = adp
+        self.dp_lockstep = lockstep
         ctx_max = self.max_context or int(sim.engine.kv_capacity_tokens or stm.kv_capacity_tokens)
         self.times = StepTimes(stm, ctx_max, use_table=sim.decode_time_table)
         args = (self, self.P, self.max_context, self.times)
+
+        def engines(role: str, count: int, engine: EngineConfig, first: int) -> list[Any]:
+            """`count` replicas of `role`: lock-step DP groups (MoE with attention DP) or single engines."""
+            if lockstep:
+                return [DPGroup(first + g * adp, role, stm, engine, *args) for g in range(count)]
+            return [Replica(first + i, role, stm, engine, *args) for i in range(count * ranks_per_replica)]
+
         if dis is None:
-            n = int(getattr(dep, "replicas", 1) or 1)
-            self.pool_a = [Replica(i, "both", stm, sim.engine, *args) for i in range(n)]
-            self.pool_d: list[Replica] = []
+            n_rep = int(getattr(dep, "replicas", 1) or 1)
+            self.pool_a = engines("both", n_rep, sim.engine, 0)
+            self.pool_d: list[Any] = []
         else:
-            self.pool_a = [Replica(i, "prefill", stm, sim.engine, *args) for i in range(dis.prefill_replicas)]
+            n_rep = dis.prefill_replicas + dis.decode_replicas
+            self.pool_a = engines("prefill", dis.prefill_replicas, sim.engine, 0)
             d_engine = dis.decode_engine or sim.engine
-            self.pool_d = [
-                Replica(dis.prefill_replicas + i, "decode", stm, d_engine, *args) for i in range(dis.decode_replicas)
-            ]
+            self.pool_d = engines("decode", dis.decode_replicas, d_engine, dis.prefill_replicas * ranks_per_replica)
+        self.chips = chips_per_replica * n_rep
+        self.engine_replicas = n_rep
+        if dis is not None:
             system = dep.system
             bw = dis.kv_transfer_bandwidth_bytes_per_s
             if bw is None:
@@ -162,7 +191,10 @@ class _Run:
                     f"deployment.replicas ({dep.replicas}) ignored: disaggregated pools of "
                     f"{dis.prefill_replicas} prefill + {dis.decode_replicas} decode replicas"
                 )
-        self.replicas = self.pool_a + self.pool_d
+        self.units = self.pool_a + self.pool_d
+        """What the event loop drives: replicas, or lock-step DP groups."""
+        self.replicas: list[Replica] = [r for u in self.units for r in getattr(u, "ranks", (u,))]
+        """Every engine (a DP group's ranks one by one): what the metrics read."""
         self.router = ROUTERS[cl.router](cl.balance_threshold)
         self.decode_router = LeastOutstanding()
         pools = [self.pool_a] + ([self.pool_d] if self.pool_d else [])
@@ -379,8 +411,8 @@ class _Run:
         if self.partial:
             self._list_not_issued(i_arr, arr_t, arr_in, arr_out, arr_keys)
         if not self.partial:
-            for rep in self.replicas:
-                rep.check_drained()
+            for unit in self.units:
+                unit.check_drained()
         if progress is not None:
             progress(1.0)
         wall = time.perf_counter() - wall0
