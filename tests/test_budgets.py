@@ -85,7 +85,18 @@ def test_sizing_grows_with_each_knob() -> None:
     [
         (["-r", "200000", "--rate", "10", "--num-requests", "100", "--max-wall-s", "5"], "--max-wall-s 5"),
         (
-            ["-H", "b200_sxm", "--concurrency", "10000", "--num-requests", "20000", "--isl-dist", "fixed:1"]
+            [
+                "-H",
+                "b200_sxm",
+                "--tp",
+                "1",
+                "--concurrency",
+                "10000",
+                "--num-requests",
+                "20000",
+                "--isl-dist",
+                "fixed:1",
+            ]
             + ["--osl-dist", "fixed:130000", "--max-batch-size", "4096"],
             "--force",
         ),

@@ -30,7 +30,7 @@ _LAZY = {
     "Deployment": "inferonomics.perf",
     "StepTimeModel": "inferonomics.perf",
     "make_deployment": "inferonomics.perf",
-    "predict": "inferonomics.perf",
+    "predict": "inferonomics.notebook",
     "predict_deployment": "inferonomics.perf",
     "floors": "inferonomics.perf.bounds",
     "frontier": "inferonomics.notebook",

@@ -92,6 +92,8 @@ def flag_message(message: str) -> str:
     """A product error's message with library argument names replaced by the flags that set them."""
     for name, flag in FLAG_NAMES.items():
         message = re.sub(rf"(?<![\w.'\"-]){name}(?![\w'\"])", flag, message)
+    # "(usd_per_chip_hour / --usd-per-chip-hour)", written for API and CLI users alike, names one flag once
+    message = re.sub(r"(--[a-z][a-z0-9-]*) / \1(?![\w-])", r"\1", message)
     return excerpt(message, MAX_ERROR_CHARS)
 
 

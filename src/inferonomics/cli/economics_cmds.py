@@ -53,6 +53,22 @@ SetOpt = Annotated[
     typer.Option("--set", help="What-if hardware figure, e.g. --set hbm_bandwidth_tb_s=6.7."),
 ]
 MaxChipsOpt = Annotated[int, typer.Option("--max-chips", min=1, help="Largest deployment swept (chips).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Run even when sized above an hour or 16 GB.")]
+MAX_CLIENTS = 1e9
+"""Most concurrent agents or conversations a capacity plan takes (more than any fleet serves)."""
+
+
+def _size_frontiers(
+    systems: list[Any], model: str | None, max_chips: int, force: bool, option: str, advice: str = ""
+) -> None:
+    """Refuse (naming `option`) sweeps of frontiers sized above an hour (`economics.sizing`)."""
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.economics.sizing import frontier_deployments, frontier_size, refuse_if_over
+
+    moe = bool(model) and get_model(model).is_moe  # type: ignore[arg-type]
+    domain = max((s.scaleup_domain_chips for s in systems), default=1)
+    each = frontier_deployments(max_chips, domain, moe, levers=3 * 2)  # formats x speculation off/on
+    refuse_if_over(frontier_size(len(systems), each), option, force, advice)
 
 
 def _system(hardware: str, set_: list[str] | None) -> Any:
@@ -533,11 +549,13 @@ def compare_lab_cmd(
     isl: IslOpt = 1024,
     osl: OslOpt = 1024,
     max_chips: MaxChipsOpt = 64,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """The same workload served by a lab (owns chips, own model) and a provider (rents, open model)."""
     from inferonomics.economics import OwnershipAssumptions, lab_vs_provider
 
+    _size_frontiers([_system(hardware, None)] * 2, lab_model, max_chips, force, "--max-chips")
     own = OwnershipAssumptions.from_pairs(own_set, OwnershipAssumptions(pue=1.1))
     c = lab_vs_provider(
         isl=isl,
@@ -582,14 +600,19 @@ def compare_hardware_cmd(
     claim: Annotated[float | None, typer.Option("--claim", help="Claimed gain of the last option, 0.8 = 80%.")] = None,
     max_chips: MaxChipsOpt = 64,
     precision: PrecisionOpt = None,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Performance per dollar of hardware options (with what-ifs) on one workload."""
+    from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.economics import HardwareOption, hardware_per_dollar
 
+    options = [HardwareOption.parse(o) for o in option]
+    systems = [get_hardware(o.hardware) for o in options]
+    _size_frontiers(systems, model, max_chips, force, "--option", "give fewer options or a lower --max-chips")
     c = hardware_per_dollar(
         model,
-        [HardwareOption.parse(o) for o in option],
+        options,
         isl=isl,
         osl=osl,
         min_tokens_per_s_per_user=min_speed,
@@ -694,7 +717,7 @@ def _plan(p: Any, json_: bool, per: str) -> None:
 def capacity_agents_cmd(
     model: ModelOpt,
     hardware: HardwareOpt,
-    agents: Annotated[float, typer.Option("--agents", help="Concurrent agents.")],
+    agents: Annotated[float, typer.Option("--agents", max=MAX_CLIENTS, help="Concurrent agents.")],
     rate: Annotated[float, typer.Option("--tokens-per-s", help="Average output tokens/s per agent.")] = 10.0,
     context: Annotated[int, typer.Option("--context", min=1, help="Prompt tokens per turn.")] = 32_000,
     turn_tokens: Annotated[int, typer.Option("--turn-tokens", min=1, help="Output tokens per turn.")] = 500,
@@ -703,12 +726,14 @@ def capacity_agents_cmd(
     own_set: OwnSetOpt = None,
     max_chips: MaxChipsOpt = 64,
     precision: PrecisionOpt = None,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Chips, USD per hour and USD per agent-hour for N concurrent agents."""
     from inferonomics.economics import agents_capacity
 
     acq, usd, ownership = _acq(own, usd_per_chip_hour, own_set)
+    _size_frontiers([_system(hardware, None)], model, max_chips, force, "--max-chips")
     p = agents_capacity(
         model,
         hardware,
@@ -732,18 +757,22 @@ def capacity_voice_cmd(
     rate: Annotated[float, typer.Option("--tokens-per-s", help="Real-time output tokens/s.")] = 15.0,
     ttft: Annotated[float, typer.Option("--ttft", help="Time to first token target (s).")] = 0.5,
     context: Annotated[int, typer.Option("--context", min=1, help="Prompt tokens per turn.")] = 4000,
-    conversations: Annotated[float, typer.Option("--conversations", help="Concurrent conversations.")] = 1.0,
+    conversations: Annotated[
+        float, typer.Option("--conversations", max=MAX_CLIENTS, help="Concurrent conversations.")
+    ] = 1.0,
     own: OwnOpt = False,
     usd_per_chip_hour: UsdOpt = None,
     own_set: OwnSetOpt = None,
     max_chips: MaxChipsOpt = 64,
     precision: PrecisionOpt = None,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """USD per hour of a live voice conversation at a real-time token rate and TTFT target."""
     from inferonomics.economics import voice_capacity
 
     acq, usd, ownership = _acq(own, usd_per_chip_hour, own_set)
+    _size_frontiers([_system(hardware, None)], model, max_chips, force, "--max-chips")
     p = voice_capacity(
         model,
         hardware,
@@ -774,12 +803,16 @@ def capacity_coding_cmd(
     cache_hit: Annotated[float, typer.Option("--cache-hit", help="Fraction of context read from cache.")] = 0.9,
     utilisation: Annotated[float, typer.Option("--utilisation", help="Self-hosted utilisation.")] = 0.6,
     margin: Annotated[float, typer.Option("--margin", help="Self-hosted markup.")] = 0.0,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """A coding-agent session (growing context, prompt-cache hits) at API rates and self-hosted."""
     from inferonomics.catalog.prices import get_price_sheet
     from inferonomics.economics import TokenRates, coding_session, derive_price_sheet
+    from inferonomics.economics.sizing import refuse_if_over, session_size
 
+    sheets = len(sheet) + (1 if model or hardware else 0)
+    refuse_if_over(session_size(turns, sheets), "--turns", force, "a coding session runs tens to hundreds of turns")
     rates = [TokenRates.from_sheet(get_price_sheet(s)) for s in sheet]
     if model or hardware:
         if not (model and hardware):

@@ -24,6 +24,7 @@ from inferonomics.cli.engine_options import (
     engine_args_from,
 )
 from inferonomics.cli.render import plural
+from inferonomics.cli.spec_opts import EpAutoOpt, ObjectiveOpt, PpAutoOpt, TpAutoOpt, print_note
 from inferonomics.errors import InvalidInputError, OverBudgetError
 
 
@@ -31,17 +32,19 @@ from inferonomics.errors import InvalidInputError, OverBudgetError
 def simulate_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `inferonomics models`).")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System name (see `inferonomics hardware`).")],
-    tp: Annotated[int, typer.Option(help="Tensor-parallel chips per replica.")] = 1,
-    pp: Annotated[int, typer.Option(help="Pipeline stages per replica.")] = 1,
-    ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE).")] = 1,
+    tp: TpAutoOpt = "auto",
+    pp: PpAutoOpt = None,
+    ep: EpAutoOpt = None,
     attention_dp: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--attention-dp",
+            min=1,
             help="Data-parallel ranks per replica (vLLM --data-parallel-size, SGLang --dp with DP attention); "
-            "MoE ranks step together, chips per replica = tp x attention-dp x pp.",
+            "MoE ranks step together, chips per replica = tp x attention-dp x pp (default: 1, or auto).",
         ),
-    ] = 1,
+    ] = None,
+    objective: ObjectiveOpt = "cost",
     precision: Annotated[str | None, typer.Option(help="Weight format (default: the checkpoint's).")] = None,
     kv_precision: Annotated[str | None, typer.Option(help="KV-cache format (default: fp8 with 8-bit weights).")] = None,
     backend: Annotated[str, typer.Option(help="Engine whose overheads the step-time model uses.")] = "vllm",
@@ -112,8 +115,12 @@ def simulate_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")] = True,
 ) -> None:
-    """Simulate serving a workload: tail latency, goodput under an SLO, replicas, cost per request."""
-    from inferonomics.perf import make_deployment
+    """Simulate serving a workload: tail latency, goodput under an SLO, replicas, cost per request.
+
+    With --tp auto (the default) each replica is the deployment `predict` and `cost` would choose for this
+    workload's mean lengths (a closed loop: its clients; --slo-ttft-ms/--slo-tpot-ms as the targets), and the
+    choice is printed."""
+    from inferonomics.economics.spec import DeploymentSpec, Workload, parse_tp
     from inferonomics.serving import (
         SLO,
         ClosedLoop,
@@ -172,10 +179,11 @@ def simulate_cmd(
             seed=seed,
             shared_prefix_tokens=shared_prefix_tokens,
         )
-    dep = make_deployment(
+    slo = SLO(None if slo_ttft_ms is None else slo_ttft_ms / 1e3, None if slo_tpot_ms is None else slo_tpot_ms / 1e3)
+    resolved = DeploymentSpec(
         model,
         hardware,
-        tp=tp,
+        tp=parse_tp(tp),
         pp=pp,
         ep=ep,
         attention_dp=attention_dp,
@@ -186,7 +194,15 @@ def simulate_cmd(
         speculative_tokens=spec_tokens,
         acceptance=parse_acceptance(acceptance),
         engine_args=engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size),
+    ).resolve(
+        Workload.of_run(
+            wl,
+            objective,  # type: ignore[arg-type]  # checked by Workload
+            max_ttft_s=slo.ttft_s,
+            min_tokens_per_s_per_user=None if slo.tpot_s is None else 1.0 / slo.tpot_s,
+        )
     )
+    dep = resolved.deployment
     tiers = tuple(
         t
         for t in (
@@ -212,7 +228,6 @@ def simulate_cmd(
         load_balancer_latency_s=lb_ms / 1e3,
         disaggregation=disagg,
     )
-    slo = SLO(None if slo_ttft_ms is None else slo_ttft_ms / 1e3, None if slo_tpot_ms is None else slo_tpot_ms / 1e3)
     limits = RunLimits(max_wall_s, None if max_memory_gb is None else max_memory_gb * 1e9)
     _check_size(dep, wl, engine, max_wall_s, force)
     with _hard_wall_limit(max_wall_s):
@@ -221,6 +236,7 @@ def simulate_cmd(
     s = res.summary
     s["workload"] = wl.describe()
     s["deployment"] = dep.describe()
+    s["resolution_note"] = resolved.note
     s["scheduler"] = scheduler
     s["router"] = router
     if out is not None:
@@ -229,15 +245,13 @@ def simulate_cmd(
     if json_:
         print_json(s)
         return
+    print_note(resolved)
     _print_summary(s, res)
-
-
-FORCE_WALL_S = 3600.0
-FORCE_MEMORY_BYTES = 16e9
 
 
 def _check_size(dep: Any, wl: Any, engine: Any, max_wall_s: float | None, force: bool) -> None:
     """Size the run before it starts; above an hour or 16 GB, or set-up alone past --max-wall-s, ask for --force."""
+    from inferonomics.economics.sizing import FORCE_MEMORY_BYTES, FORCE_WALL_S
     from inferonomics.serving.sizing import REPLICA_S, size_of
 
     size = size_of(dep, wl, engine)

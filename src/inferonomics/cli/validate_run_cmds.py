@@ -16,6 +16,7 @@ from inferonomics.cli.engine_options import (
     MaxNumSeqs,
     engine_args_from,
 )
+from inferonomics.cli.spec_opts import TpAutoOpt
 from inferonomics.cli.validate_cmds import validate_app
 
 
@@ -75,7 +76,7 @@ def validate_vllm_bench_cmd(
     file: Annotated[Path, typer.Argument(help="`vllm bench serve --save-result` JSON.")],
     model: Annotated[str, typer.Option("--model", "-m", help="Model the benchmark served.")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System it ran on.")],
-    tp: Annotated[int, typer.Option(help="Tensor-parallel size of the server.")] = 1,
+    tp: TpAutoOpt = "auto",
     gpu_memory_utilization: GpuMemoryUtilization = None,
     max_num_seqs: MaxNumSeqs = None,
     max_num_batched_tokens: MaxNumBatchedTokens = None,
@@ -84,9 +85,29 @@ def validate_vllm_bench_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Replay a `vllm bench serve` result (lengths; arrivals re-drawn at its request rate) and compare
-    TTFT/TPOT p50/p90/p99. Give the server's engine arguments: the JSON does not record them."""
+    TTFT/TPOT p50/p90/p99. Give the server's engine arguments and --tp: the JSON does not record them (with
+    --tp auto the deployment is the resolver's for the run's lengths and load, and the note says so)."""
+    from dataclasses import replace
+
+    from inferonomics.economics.spec import DeploymentSpec, Workload, parse_tp
     from inferonomics.validate.vllm_run import compare_run, read_vllm_bench
 
     run = read_vllm_bench(file, seed=seed)
     args = engine_args_from(gpu_memory_utilization, max_num_seqs, max_num_batched_tokens, block_size, run.engine_args)
-    _print(compare_run(run, hardware, model, engine_args=args, seed=seed, tp=tp), json_)
+    n = int(run.input_tokens.size)
+    span_s = float(run.arrival_s.max() - run.arrival_s.min()) if n else 0.0
+    clients = run.max_concurrency or (n if span_s <= 0 else None)
+    load = Workload(
+        isl=max(int(round(float(run.input_tokens.mean()))), 1),
+        osl=max(int(round(float(run.output_tokens.mean()))), 1),
+        concurrency=clients,
+        rate_per_s=None if clients else n / span_s,
+    )
+    r = DeploymentSpec(model, hardware, tp=parse_tp(tp), engine_args=args).resolve(load)
+    d = r.deployment
+    shape = {"tp": d.tp, "pp": d.pp, "ep": d.moe_ep, "attention_dp": d.attention_dp}
+    cmp = compare_run(run, hardware, model, engine_args=args, seed=seed, **shape)
+    if r.auto:
+        note = f"the JSON does not record the server's parallelism: {r.note} (give --tp to replay yours)"
+        cmp = replace(cmp, notes=[note, *cmp.notes])
+    _print(cmp, json_)

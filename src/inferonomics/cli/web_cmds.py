@@ -100,6 +100,7 @@ def report_cmd(
         int, typer.Option("--simulate", min=0, help="Also simulate this many requests (0 = no simulation).")
     ] = 0,
     rate: Annotated[float, typer.Option("--rate", help="Requests per second for --simulate.")] = 2.0,
+    force: Annotated[bool, typer.Option("--force", help="Run even when sized above an hour or 16 GB.")] = False,
 ) -> None:
     """Write a report of a model on a system: HTML (charts embedded, works offline) and/or PNG figures."""
     from inferonomics.report import ReportInputs, build_report, write_html, write_pngs
@@ -112,6 +113,7 @@ def report_cmd(
         raise InvalidInputError(f"--rate must be > 0, got {rate}")
     if usd_per_chip_hour is not None and not usd_per_chip_hour > 0:
         raise InvalidInputError(f"--usd-per-chip-hour must be > 0, got {usd_per_chip_hour}")
+    _size_report(model, hardware, isl, osl, max_chips, simulate, rate, force)
     inputs = ReportInputs(
         model=model,
         hardware=hardware,
@@ -141,3 +143,44 @@ def report_cmd(
     if png is not None:
         paths = write_pngs(r, png)
         console.print(f"wrote {len(paths)} PNGs to {png}: {', '.join(p.name for p in paths)}", highlight=False)
+
+
+REPORT_SIM_WALL_S = 120.0
+"""The report's simulation stops (partial result) after this long (`report.build._simulate`)."""
+
+
+def _size_report(
+    model: str, hardware: str, isl: int, osl: int, max_chips: int, requests: int, rate: float, force: bool
+) -> None:
+    """Size the report before it starts (`economics.sizing`, `serving.sizing`): its frontier and, with
+    --simulate, the simulation (refused when a partial run would hold under a tenth of it, or above 16 GB)."""
+    from inferonomics.catalog.hardware_catalog import get_hardware
+    from inferonomics.catalog.model_catalog import get_model
+    from inferonomics.economics.sizing import FORCE_MEMORY_BYTES, frontier_deployments, frontier_size, refuse_if_over
+    from inferonomics.errors import OverBudgetError
+    from inferonomics.serving.sizing import size_simulation
+
+    system, m = get_hardware(hardware), get_model(model)
+    refuse_if_over(
+        frontier_size(1, frontier_deployments(max_chips, system.scaleup_domain_chips, m.is_moe, 6)),
+        "--max-chips",
+        force,
+    )
+    if requests <= 0:
+        return
+    size = size_simulation(
+        replicas=1,
+        requests=requests,
+        mean_isl=isl,
+        mean_osl=osl,
+        max_batch=256,
+        chunk_tokens=8192,
+        kv_tokens_per_replica=None,
+        rate_per_s=rate,
+    )
+    if not force and (size.wall_s > 10 * REPORT_SIM_WALL_S or size.memory_bytes > FORCE_MEMORY_BYTES):
+        raise OverBudgetError(
+            f"--simulate {requests:,}: the simulation is sized at {size.describe()}, over 10x the report's "
+            f"{REPORT_SIM_WALL_S:.0f} s simulation budget (a partial run would hold under a tenth of it) or "
+            f"{FORCE_MEMORY_BYTES / 1e9:.0f} GB; lower --simulate or --osl, or pass --force"
+        )

@@ -64,12 +64,21 @@ class Workload:
     min_tokens_per_s_per_user: float | None = None
     """A TPOT target, as its inverse."""
     objective: Objective = "cost"
+    rate_per_s: float | None = None
+    """An open loop's offered requests per second over all replicas (a trace, Poisson arrivals); each
+    candidate is then evaluated at its share of the rate (Little's law on the closed loop), not at a load
+    the objective picks. Exclusive with `concurrency`."""
 
     def __post_init__(self) -> None:
         check_workload(self.isl, self.osl)
         c = self.concurrency
         if c is not None and (isinstance(c, bool) or not np.isfinite(c) or c < 1):
             raise InvalidInputError(f"concurrency must be >= 1, got {c!r}")
+        r = self.rate_per_s
+        if r is not None and (isinstance(r, bool) or not np.isfinite(r) or r <= 0):
+            raise InvalidInputError(f"rate_per_s must be > 0, got {r!r}")
+        if r is not None and c is not None:
+            raise InvalidInputError("give a concurrency (closed loop) or a rate (open loop), not both")
         for name in ("max_ttft_s", "min_tokens_per_s_per_user"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not np.isfinite(v) or v <= 0):
@@ -97,10 +106,36 @@ class Workload:
             return REALISTIC_TOKENS_PER_S_PER_USER
         return None
 
+    @classmethod
+    def of_run(
+        cls,
+        workload: Any,
+        objective: Objective = "cost",
+        max_ttft_s: float | None = None,
+        min_tokens_per_s_per_user: float | None = None,
+    ) -> Workload:
+        """The resolver's workload for a simulation's (a trace, a synthetic open or closed loop, sessions):
+        its mean prompt and output lengths, and its clients when it is a closed loop (an open loop leaves the
+        load to the objective, at the realistic service level unless targets are given)."""
+        from inferonomics.serving.sizing import workload_shape
+
+        shape = workload_shape(workload)
+        return cls(
+            isl=max(int(round(shape.mean_isl)), 1),
+            osl=max(int(round(shape.mean_osl)), 1),
+            concurrency=shape.clients,
+            rate_per_s=shape.rate_per_s if shape.clients is None else None,
+            max_ttft_s=max_ttft_s,
+            min_tokens_per_s_per_user=min_tokens_per_s_per_user,
+            objective=objective,
+        )
+
     def targets_text(self) -> str:
         parts = []
         if self.concurrency is not None:
             parts.append(f"{self.concurrency:g} clients held without queueing")
+        if self.rate_per_s is not None:
+            parts.append(f"{self.rate_per_s:.3g} requests/s served")
         t = self.effective_max_ttft_s
         if t is not None:
             parts.append(f"TTFT <= {t:g} s")
@@ -395,7 +430,9 @@ class DeploymentSpec:
                 backend=self.backend,
                 max_chips=self.max_chips,
             )
-            r = auto._resolve_auto(Workload(workload.isl, workload.osl, workload.concurrency), dp=self.dp)
+            r = auto._resolve_auto(
+                Workload(workload.isl, workload.osl, workload.concurrency, rate_per_s=workload.rate_per_s), dp=self.dp
+            )
         except InferonomicsError as exc:
             return f"no deployment fits: {exc}"
         d = r.deployment
@@ -420,14 +457,18 @@ class DeploymentSpec:
         frames = []
         for i, d in enumerate(deps):
             try:
-                pts = operating_points(
-                    d,
-                    workload.isl,
-                    workload.osl,
-                    None if per_replica is None else [max(per_replica, 1.0)],
-                    n=24,
-                    calibration=calibration,
-                )
+                if workload.rate_per_s is not None:
+                    pts = _at_rate(d, workload, workload.rate_per_s / dp, calibration)
+                else:
+                    pts = operating_points(
+                        d,
+                        workload.isl,
+                        workload.osl,
+                        None if per_replica is None else [max(per_replica, 1.0)],
+                        n=24,
+                        calibration=calibration,
+                    )
+                    pts["carries"] = True
             except DoesNotFitError:
                 continue
             pts["candidate"] = i
@@ -436,7 +477,7 @@ class DeploymentSpec:
         if not frames:
             raise self._no_fit(workload)
         pts = pd.concat(frames, ignore_index=True)
-        ok = np.ones(len(pts), dtype=bool)
+        ok = pts["carries"].to_numpy(dtype=bool).copy()
         if per_replica is not None:
             ok &= pts["holds"].to_numpy()
         t = workload.effective_max_ttft_s
@@ -449,6 +490,8 @@ class DeploymentSpec:
         pool = pts[ok] if met else pts
         cost = pool["chip_s_per_output_token_all_in"]
         chips = pool["chips"]
+        if workload.rate_per_s is not None and given is None and not pts["carries"].any():
+            return self._resolve_uncarried(workload, dp, calibration, what)
         if workload.objective == "latency" or (not met and speed is not None):
             key = pd.DataFrame({"a": -pool["tokens_per_s_per_user"], "b": cost, "c": chips})
         elif not met and t is not None:
@@ -472,7 +515,7 @@ class DeploymentSpec:
         why = f"; {', '.join(map(str, smaller))} chip(s) cannot hold it" if smaller else ""
         fmt = dep.weight_precision + (" + spec. decoding" if dep.speculative_tokens else "")
         if given is not None:
-            load = f"at {row['concurrency']:g} clients per replica, the cheapest point" if per_replica is None else ""
+            load = f"at {row['concurrency']:.3g} clients per replica, the cheapest point" if per_replica is None else ""
             met_text = f"meeting {workload.targets_text()}" if met else f"closest to {workload.targets_text()}"
             pick = f"given: {dep.parallelism_label} on {dep.chips_per_replica}x {dep.system.name}" + (
                 f"; {load} {met_text} (TTFT {row['ttft_s']:.2g} s, {row['tokens_per_s_per_user']:.0f} tok/s per user)"
@@ -494,9 +537,10 @@ class DeploymentSpec:
             pick += f" and meet {workload.targets_text()}"
         else:
             pick += f"; none meets {workload.targets_text()}, so the closest is used"
+
         pick += (
             f" (TTFT {row['ttft_s']:.2g} s, {row['tokens_per_s_per_user']:.0f} tok/s per user"
-            + (f", at {row['concurrency']:g} clients per replica" if per_replica is None else "")
+            + (f", at {row['concurrency']:.3g} clients per replica" if per_replica is None else "")
             + f"){why}"
         )
         return ResolvedDeployment(
@@ -506,11 +550,30 @@ class DeploymentSpec:
             auto=True,
             candidates=fitting,
             point={
+                "requests_per_s": float(row["output_tokens_per_s"]) / workload.osl,
                 "ttft_s": float(row["ttft_s"]),
                 "tokens_per_s_per_user": float(row["tokens_per_s_per_user"]),
                 "chip_s_per_output_token_all_in": float(row["chip_s_per_output_token_all_in"]),
             },
         )
+
+    def _resolve_uncarried(
+        self, workload: Workload, dp: int, calibration: Calibration | None, what: str
+    ) -> ResolvedDeployment:
+        """No candidate's replica serves its share of the offered rate: the deployment the rule picks with the
+        load left open, and how many replicas would carry the rate at that point."""
+        from dataclasses import replace
+
+        rate = workload.rate_per_s or 0.0
+        r = self._resolve_auto(replace(workload, rate_per_s=None), dp, calibration, what)
+        per_replica = r.point.get("requests_per_s") or 0.0
+        need = int(np.ceil(rate / per_replica)) if per_replica > 0 else 0
+        hint = (
+            f"; no replica of up to {self.max_chips} chips serves {rate / dp:.3g} requests/s "
+            f"({rate:.3g} over {dp} replica(s)): at this point one serves {per_replica:.3g}, "
+            f"so about {need} replicas carry the rate"
+        )
+        return replace(r, note=r.note + hint)
 
     def resolve(self, workload: Workload | None = None, calibration: Calibration | None = None) -> ResolvedDeployment:
         """The deployment to run (see the module docstring for the rule)."""
@@ -584,6 +647,19 @@ class DeploymentSpec:
         spec = DisaggSpec(pool_dep(pre, "prefill"), pool_dep(dec, "decode"), pre.instances, dec.instances)
         note = "; ".join(notes) or "given: both pools' parallelism"
         return ResolvedDeployment(spec.decode, None, note, bool(notes), disagg=spec)
+
+
+def _at_rate(d: Deployment, wl: Workload, rate_per_s: float, calibration: Calibration | None) -> pd.DataFrame:
+    """The operating point of one replica fed `rate_per_s` (open loop): the clients in flight at which the
+    closed loop serves that rate (Little's law, as `steady_state.open_loop`), interpolated on the closed loop's
+    grid; `carries` is False when even the full batch serves less (the replica saturates)."""
+    grid = operating_points(d, wl.isl, wl.osl, None, n=24, calibration=calibration)
+    served = np.maximum.accumulate(grid["output_tokens_per_s"].to_numpy() / wl.osl)
+    in_flight = float(np.interp(rate_per_s, served, grid["concurrency"].to_numpy()))
+    pts = operating_points(d, wl.isl, wl.osl, [max(in_flight, 1.0)], calibration=calibration)
+    pts["requests_per_s"] = min(rate_per_s, float(served[-1]))
+    pts["carries"] = bool(served[-1] >= rate_per_s)
+    return pts
 
 
 def _held(pool: pd.DataFrame, deps: list[Deployment], wl: Workload) -> pd.Series:

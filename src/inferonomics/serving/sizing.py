@@ -101,11 +101,45 @@ def size_simulation(
     return SimulationSize(replicas, requests, request_iterations, iterations, batch, wall_s, memory)
 
 
+@dataclass(frozen=True)
+class WorkloadShape:
+    """What sizing (and the deployment resolver) reads from a workload object: its request count, mean
+    prompt and output lengths, and its load (closed-loop clients or open-loop requests per second)."""
+
+    requests: int
+    mean_isl: float
+    mean_osl: float
+    clients: float | None = None
+    rate_per_s: float | None = None
+
+
+def workload_shape(workload: Any) -> WorkloadShape:
+    """The `WorkloadShape` of an open loop (trace or synthetic), a closed loop or multi-turn sessions."""
+    from inferonomics.serving.workload import ClosedLoop, Sessions, StaticWorkload
+
+    if isinstance(workload, ClosedLoop):
+        return WorkloadShape(workload.num_requests, workload.isl.mean, workload.osl.mean, clients=workload.concurrency)
+    if isinstance(workload, Sessions):
+        turns = workload.turns.mean
+        return WorkloadShape(
+            int(workload.num_sessions * turns),
+            workload.user_tokens.mean * (turns + 1) / 2 + workload.system_prompt_tokens,
+            workload.output_tokens.mean,
+            rate_per_s=workload.rate_sessions_per_s * turns,
+        )
+    if isinstance(workload, StaticWorkload):
+        requests = len(workload)
+        isl = float(workload.input_tokens.mean()) if requests else 0.0
+        osl = float(workload.output_tokens.mean()) if requests else 0.0
+        rate = requests / workload.duration_s if workload.duration_s > 0 else None
+        return WorkloadShape(requests, isl, osl, clients=float(requests) if rate is None else None, rate_per_s=rate)
+    return WorkloadShape(0, 0.0, 0.0)  # pragma: no cover - every workload type is above
+
+
 def size_of(dep: Any, workload: Any, engine: Any) -> SimulationSize:
     """`size_simulation` for a deployment, a workload object (open, closed loop or sessions) and an engine."""
     from inferonomics.perf.engines import EngineArgs
     from inferonomics.perf.memory import kv_capacity_tokens
-    from inferonomics.serving.workload import ClosedLoop, Sessions, StaticWorkload
 
     args = getattr(dep, "engine_args", None)
 
@@ -114,42 +148,19 @@ def size_of(dep: Any, workload: Any, engine: Any) -> SimulationSize:
         kv = float(kv_capacity_tokens(dep)) / ranks
     except Exception:  # noqa: BLE001 - sizing never fails a run; the run reports its own errors
         kv = None
-    clients: float | None = None
-    rate: float | None = None
-    if isinstance(workload, ClosedLoop):
-        requests, isl, osl, clients = (
-            workload.num_requests,
-            workload.isl.mean,
-            workload.osl.mean,
-            workload.concurrency,
-        )
-    elif isinstance(workload, Sessions):
-        turns = workload.turns.mean
-        requests = int(workload.num_sessions * turns)
-        isl = workload.user_tokens.mean * (turns + 1) / 2 + workload.system_prompt_tokens
-        osl = workload.output_tokens.mean
-        rate = workload.rate_sessions_per_s * turns
-    elif isinstance(workload, StaticWorkload):
-        requests = len(workload)
-        isl = float(workload.input_tokens.mean()) if requests else 0.0
-        osl = float(workload.output_tokens.mean()) if requests else 0.0
-        rate = requests / workload.duration_s if workload.duration_s > 0 else None
-        if rate is None:
-            clients = float(requests)
-    else:  # pragma: no cover - every workload type is above
-        requests, isl, osl = 0, 0.0, 0.0
+    shape = workload_shape(workload)
     return size_simulation(
         replicas=dep.replicas * ranks,
-        requests=requests,
-        mean_isl=isl,
-        mean_osl=osl,
+        requests=shape.requests,
+        mean_isl=shape.mean_isl,
+        mean_osl=shape.mean_osl,
         max_batch=engine.batch_limit(args if isinstance(args, EngineArgs) else None),
         chunk_tokens=engine.max_tokens_per_iter,
         kv_tokens_per_replica=kv,
-        clients=clients,
-        rate_per_s=rate,
+        clients=shape.clients,
+        rate_per_s=shape.rate_per_s,
         lockstep_ranks=ranks if getattr(getattr(dep, "model", None), "is_moe", False) else 1,
     )
 
 
-__all__ = ["SimulationSize", "size_of", "size_simulation"]
+__all__ = ["SimulationSize", "WorkloadShape", "size_of", "size_simulation", "workload_shape"]

@@ -391,9 +391,10 @@ def _sheet(name: str, field: str) -> str:
         raise FieldError(field, exc) from None
 
 
-def _resolved(b: S.DeploymentBody) -> Any:
+def _resolved(b: S.DeploymentBody, workload: Any = None) -> Any:
     """The body's deployment through the one resolver (`economics.spec`): `tp=None` = auto, the cheapest
-    that fits and meets the body's targets; the result carries a `note` saying which and why."""
+    that fits and meets the body's targets; the result carries a `note` saying which and why. `workload`:
+    the resolver's `Workload` when the body's own fields do not say it (a simulation's)."""
     from inferonomics.economics.spec import DeploymentSpec, Workload
 
     model = _model(b.model)
@@ -422,7 +423,7 @@ def _resolved(b: S.DeploymentBody) -> Any:
         **_speculative(b),
     )
     speed = getattr(b, "min_tokens_per_s_per_user", None)
-    return spec.resolve(Workload(b.isl, b.osl, concurrency, min_tokens_per_s_per_user=speed))
+    return spec.resolve(workload or Workload(b.isl, b.osl, concurrency, min_tokens_per_s_per_user=speed))
 
 
 def _deployment(b: S.DeploymentBody) -> Any:
@@ -447,26 +448,24 @@ def _disaggregated_prediction(b: S.PredictBody) -> dict[str, Any]:
     from inferonomics.economics.spec import DeploymentSpec, Pool, Workload
 
     def pool(p: S.PoolBody) -> Pool:
-        return Pool(p.instances, p.tp, p.pp, p.ep, p.attention_dp)
+        return Pool(p.instances, "auto" if p.tp is None else p.tp, p.pp, p.ep, p.attention_dp)
 
-    spec = (
-        DeploymentSpec(
-            _model(b.model),
-            _system(b.hardware),
-            precision=_precision(b.precision, "precision"),
-            kv_precision=_precision(b.kv_precision, "kv_precision"),
-            expert_precision=_precision(b.expert_precision, "expert_precision"),
-            backend=b.backend,
-            **_speculative(b),
-            mode="disagg",
-            prefill=pool(b.prefill),
-            decode=pool(b.decode),
-            engine_args=b.engine_args(),
-        )
-        .resolve(Workload(b.isl, b.osl, b.concurrency))
-        .disagg
-    )
-    return views.disaggregated_view(spec, b.isl, b.osl, b.concurrency)
+    resolved = DeploymentSpec(
+        _model(b.model),
+        _system(b.hardware),
+        precision=_precision(b.precision, "precision"),
+        kv_precision=_precision(b.kv_precision, "kv_precision"),
+        expert_precision=_precision(b.expert_precision, "expert_precision"),
+        backend=b.backend,
+        **_speculative(b),
+        mode="disagg",
+        prefill=pool(b.prefill),
+        decode=pool(b.decode),
+        engine_args=b.engine_args(),
+    ).resolve(Workload(b.isl, b.osl, b.concurrency))
+    out = views.disaggregated_view(resolved.disagg, b.isl, b.osl, b.concurrency)
+    out["resolution_note"] = resolved.note
+    return out
 
 
 class _LRU:
@@ -800,21 +799,12 @@ def _invalid(message: str) -> InferonomicsError:
     return InvalidInputError(message)
 
 
-def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dict[str, Any]]:
-    """Build (and so validate) the simulation now; return the function the job runs."""
-    from inferonomics.serving import (
-        SLO,
-        ClosedLoop,
-        ClusterConfig,
-        EngineConfig,
-        Fixed,
-        LogNormal,
-        RunLimits,
-        Simulation,
-        synthetic_workload,
-    )
-
-    dep = _deployment(body)
+def _simulation_setup(body: S.SimulateBody) -> tuple[Any, Any, Any]:
+    """(resolved deployment, workload, SLO) of a simulation body: the deployment through the one resolver,
+    for the workload's mean lengths and load (`Workload.of_run`) and the SLO as its targets; the budget
+    check sizes the same deployment the run uses."""
+    from inferonomics.economics.spec import Workload
+    from inferonomics.serving import SLO, ClosedLoop, Fixed, LogNormal, synthetic_workload
 
     def lengths(mean: int, cv: float) -> Any:
         return Fixed(mean) if cv == 0 else LogNormal(float(mean), cv, 1, max(mean * 20, 16))
@@ -831,6 +821,18 @@ def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dic
         None if body.slo_ttft_ms is None else body.slo_ttft_ms / 1e3,
         None if body.slo_tpot_ms is None else body.slo_tpot_ms / 1e3,
     )
+    targets = Workload.of_run(
+        wl, max_ttft_s=slo.ttft_s, min_tokens_per_s_per_user=None if slo.tpot_s is None else 1.0 / slo.tpot_s
+    )
+    return _resolved(body, targets), wl, slo
+
+
+def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dict[str, Any]]:
+    """Build (and so validate) the simulation now; return the function the job runs."""
+    from inferonomics.serving import ClusterConfig, EngineConfig, RunLimits, Simulation
+
+    resolved, wl, slo = _simulation_setup(body)
+    dep = resolved.deployment
     sim = Simulation(
         dep,
         wl,
@@ -844,7 +846,12 @@ def _simulation(body: S.SimulateBody) -> Callable[[Callable[[float], None]], dic
         ),
         body.seed,
     )
-    extra = {"workload": wl.describe(), "deployment": dep.describe(), "scheduler": body.scheduler}
+    extra = {
+        "workload": wl.describe(),
+        "deployment": dep.describe(),
+        "resolution_note": resolved.note,
+        "scheduler": body.scheduler,
+    }
 
     def run(progress: Callable[[float], None]) -> dict[str, Any]:
         res = sim.run(progress=progress)

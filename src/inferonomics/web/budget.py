@@ -40,9 +40,9 @@ def sim_wall_s(body: S.SimulateBody) -> float:
 def simulation_size(body: S.SimulateBody) -> Any:
     from inferonomics.perf.memory import kv_capacity_tokens
     from inferonomics.serving.sizing import size_simulation
-    from inferonomics.web.app import _deployment
+    from inferonomics.web.app import _simulation_setup
 
-    dep = _deployment(body)
+    dep = _simulation_setup(body)[0].deployment
     closed = body.workload == "closed_loop"
     return size_simulation(
         replicas=dep.replicas,

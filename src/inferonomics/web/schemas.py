@@ -40,7 +40,10 @@ class DeploymentBody(Workload):
     model: Name = MODEL
     hardware: Name = Field("h100_sxm", description="System or chip name.")
     tp: int | None = Field(
-        None, ge=1, le=256, description="Tensor parallelism; null = the fewest chips that hold the model."
+        None,
+        ge=1,
+        le=256,
+        description="Tensor parallelism; null = auto, the cheapest deployment that fits and meets the targets.",
     )
     pp: int = Field(1, ge=1, le=64, description="Pipeline stages.")
     ep: int = Field(1, ge=1, le=256, description="Expert parallelism (MoE).")
@@ -73,10 +76,14 @@ class PoolBody(Body):
     """One pool of disaggregated serving: its instances and each instance's parallelism."""
 
     instances: int = Field(1, ge=1, le=256, description="Instances in the pool.")
-    tp: int = Field(1, ge=1, le=256, description="Tensor parallelism of each instance.")
-    pp: int = Field(1, ge=1, le=64, description="Pipeline stages of each instance.")
-    ep: int = Field(1, ge=1, le=256, description="Expert parallelism of each instance.")
-    attention_dp: int = Field(1, ge=1, le=256, description="Attention data-parallel groups of each instance.")
+    tp: int | None = Field(
+        None, ge=1, le=256, description="Tensor parallelism of each instance; null = auto (the resolver's choice)."
+    )
+    pp: int | None = Field(None, ge=1, le=64, description="Pipeline stages of each instance; null = 1, or auto.")
+    ep: int | None = Field(None, ge=1, le=256, description="Expert parallelism of each instance; null = 1, or auto.")
+    attention_dp: int | None = Field(
+        None, ge=1, le=256, description="Attention data-parallel groups of each instance; null = 1, or auto."
+    )
 
 
 class PredictBody(DeploymentBody):

@@ -325,7 +325,7 @@ async function runSimulation() {
         draw("chart-cdf", r.charts.latency_cdf);
         draw("chart-kv", r.charts.kv_occupancy);
         const m = r.summary;
-        $("sim-summary").textContent = `${m.workload}. ${num(m.completed)} completed, ` +
+        $("sim-summary").textContent = `${m.deployment}; ${m.workload}. ${num(m.completed)} completed, ` +
           `${num(m.throughput_output_tokens_per_s)} output tok/s; TTFT p50 ${num(m.ttft_ms.p50)} ms, ` +
           `p99 ${num(m.ttft_ms.p99)} ms; TPOT p99 ${num(m.tpot_ms.p99)} ms; ` +
           `${num(m.usd_per_million_output_tokens)} USD per M output tokens` +
