@@ -300,6 +300,26 @@ def kv_transfer_s(prefill: StepTimeModel, decode: StepTimeModel, chips: Any, isl
     return kv_bytes / (link_per_chip * prefill.deployment.chips_per_replica) + latency
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """What a disaggregated request pays between the pools beyond their own iterations: the decode engine's
+    constants fitted on the disaggregated runs (`calibrate/disagg.py`, `EngineFit.disagg_*`). The closed form
+    (`disaggregated`) and the simulator (`serving/simulator.py`) both read them here."""
+
+    orchestration_s: float
+    """Per request, after the prefill: router hops and the transfer handshake (`disagg_overhead_s`)."""
+    admission_steps: float
+    """Decode iterations before a transferred request's first token (`disagg_admission_steps`)."""
+    iteration_s: float
+    """Host time added to every iteration of a disaggregated decode worker (`disagg_iteration_s`)."""
+
+
+def disagg_handoff(decode: StepTimeModel) -> Handoff:
+    """The decode engine's fitted hand-off terms (`Handoff`)."""
+    eng = decode.engine
+    return Handoff(eng.disagg_overhead_s, eng.disagg_admission_steps, eng.disagg_iteration_s)
+
+
 PLANNER_STEP_RATIO = 2.0
 """The planner's decode batch: the most sequences per decode worker whose step stays within this many times
 the step of one sequence per attention rank (past it TPOT grows about linearly with the batch: the worker

@@ -133,6 +133,18 @@ class DPGroup:
     def receive_kv(self, req: Request, now: float) -> None:
         self.pick_rank().receive_kv(req, now)
 
+    def decode_step_estimate_s(self, context_tokens: int) -> float:
+        """One group iteration of the ranks' decode batches, one more sequence of `context_tokens` on the rank
+        the balancer would pick next (without moving the balancer)."""
+        loads = self._zeros.copy()
+        for i, r in enumerate(self.ranks):
+            loads[2, i] = r.n_dec
+            loads[3, i] = r.dec_base + r.dec_rate * r.dstep + r.n_dec if r.n_dec else 0.0
+        i = int(np.argmin(loads[2]))
+        loads[2, i] += 1
+        loads[3, i] += context_tokens
+        return float(self.stm.dp_group_time_s(*loads)) + self.ranks[0].iteration_extra_s
+
     def release_transferred(self, req: Request) -> None:
         self._by_idx[req.replica].release_transferred(req)
 
@@ -156,7 +168,7 @@ class DPGroup:
             extra_s = max(extra_s, e)
         if not active:
             return None
-        dur = float(self.stm.dp_group_time_s(*loads)) + extra_s
+        dur = float(self.stm.dp_group_time_s(*loads)) + extra_s + self.ranks[0].iteration_extra_s
         for r, load in active:
             r.begin_iteration(now, dur, load)
         self._active = [r for r, _ in active]

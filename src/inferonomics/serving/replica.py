@@ -196,6 +196,8 @@ class Replica:
         self._end_s = 0.0
         self._last_dec_dur = 0.01
         self.waiting_tokens = 0
+        self.iteration_extra_s = 0.0
+        """Host time added to every iteration (a disaggregated decode worker's `Handoff.iteration_s`)."""
 
     # ------------------------------------------------------------------------------------------------
     # queue entry points
@@ -214,6 +216,13 @@ class Replica:
         req.status = PENDING
         self.resume.append((req, False))
         self.outstanding += 1
+
+    def decode_step_estimate_s(self, context_tokens: int) -> float:
+        """One decode iteration of the running batch with one more sequence of `context_tokens` (how long a
+        transferred request's admission iterations take)."""
+        n = self.n_dec + 1
+        ctx = self.dec_base + self.dec_rate * self.dstep + self.n_dec + context_tokens
+        return self.times.iteration(0, 0.0, n, ctx, 0) + self.iteration_extra_s
 
     def has_work(self) -> bool:
         return bool(self.n_dec or self.prefilling or self.waiting or self.resume)
@@ -239,7 +248,7 @@ class Replica:
         pf_tokens, pf_att, n_dec, dec_ctx, extra_s = load
         if self._chunks or self._resumed or extra_s > 0.0 or not n_dec:
             dur = self.times.iteration(pf_tokens, pf_att, n_dec, dec_ctx, len(self._chunks)) + extra_s
-            return self.begin_iteration(now, dur, load)
+            return self.begin_iteration(now, dur + self.iteration_extra_s, load)
         return self._start_decode_run(now, n_dec)
 
     def form_batch(self, now: float) -> tuple[int, float, int, float, float] | None:
@@ -314,6 +323,8 @@ class Replica:
         u0 = (self.dec_base + self.dec_rate * self.dstep + n_dec) / n_dec
         du = self.dec_rate / n_dec
         durs = self.times.decode_run(n_dec, u0, du, K)
+        if self.iteration_extra_s:
+            durs = durs + self.iteration_extra_s
         self._last_dec_dur = float(durs[0])
         ends = np.cumsum(durs)
         ends += now

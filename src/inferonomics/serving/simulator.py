@@ -18,6 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from inferonomics.errors import InvalidInputError
+from inferonomics.perf.steady_state import Handoff, disagg_handoff, kv_transfer_s
+from inferonomics.perf.step import StepTimeModel
 from inferonomics.serving.config import SLO, ClusterConfig, EngineConfig, RunLimits
 from inferonomics.serving.dp_group import DPGroup
 from inferonomics.serving.metrics import SimResult, build_result
@@ -29,7 +31,7 @@ from inferonomics.serving.workload import ClosedLoop, SessionPlan, Sessions, Sta
 
 Workload = StaticWorkload | ClosedLoop | Sessions
 
-_STEP_END, _KICK, _ARRIVAL, _TRANSFER = 0, 1, 2, 3
+_STEP_END, _KICK, _ARRIVAL, _TRANSFER, _ADMIT = 0, 1, 2, 3, 4
 
 
 class StepTimeModelLike(Protocol):
@@ -135,8 +137,6 @@ class _Run:
         lockstep = adp > 1 and hasattr(stm, "dp_group_time_s") and bool(getattr(dep.model, "is_moe", False))
         ranks_per_replica = 1
         chips_per_replica = int(getattr(dep, "chips_per_replica", 1) or 1)
-        from inferonomics.perf import StepTimeModel
-
         if adp > 1 and not lockstep and isinstance(stm, StepTimeModel):
             # dense DP: no collective ties the ranks; each runs as its own engine on tp x pp chips
             stm = StepTimeModel(dep.with_(attention_dp=1, replicas=1), stm.calibration)
@@ -171,21 +171,34 @@ class _Run:
             self.pool_d = engines("decode", dis.decode_replicas, d_engine, dis.prefill_replicas * ranks_per_replica)
         self.chips = chips_per_replica * n_rep
         self.engine_replicas = n_rep
+        self.handoff = Handoff(0.0, 0.0, 0.0)
+        self.xfer_model: StepTimeModel | None = None
         if dis is not None:
-            system = dep.system
+            self.xfer_chips = chips_per_replica * n_rep
             bw = dis.kv_transfer_bandwidth_bytes_per_s
-            if bw is None:
-                bw = float(getattr(system, "inter_node_bandwidth_bytes_per_s", 0.0)) * dep.chips_per_replica
-                if bw <= 0:
-                    raise InvalidInputError(
-                        f"system {system.name!r} has no inter-node bandwidth; give "
-                        "kv_transfer_bandwidth_bytes_per_s for disaggregation"
-                    )
             lat = dis.kv_transfer_latency_s
-            if lat is None:
-                lat = float(getattr(system, "inter_node_latency_s", 0.0))
-            self.xfer_bw = bw
-            self.xfer_lat = lat
+            if isinstance(stm, StepTimeModel):
+                # the closed form's terms, from the same place (perf/steady_state.py): the KV over NVLink in one
+                # scale-up domain else the NIC (`kv_transfer_s`), the engine's fitted hand-off (`disagg_handoff`)
+                self.handoff = disagg_handoff(stm)
+                if bw is None and lat is None:
+                    self.xfer_model = stm
+            if self.xfer_model is None:  # given figures (or a step-time model without a system): latency + bytes / bw
+                system = dep.system
+                if bw is None:
+                    bw = float(getattr(system, "inter_node_bandwidth_bytes_per_s", 0.0)) * dep.chips_per_replica
+                    if bw <= 0:
+                        raise InvalidInputError(
+                            f"system {system.name!r} has no inter-node bandwidth; give "
+                            "kv_transfer_bandwidth_bytes_per_s for disaggregation"
+                        )
+                if lat is None:
+                    lat = float(getattr(system, "inter_node_latency_s", 0.0))
+            self.xfer_bw = bw or 0.0
+            self.xfer_lat = lat or 0.0
+            for unit in self.pool_d:
+                for r in getattr(unit, "ranks", (unit,)):
+                    r.iteration_extra_s = self.handoff.iteration_s
             if getattr(dep, "replicas", 1) not in (1, dis.prefill_replicas + dis.decode_replicas):
                 self.notes.append(
                     f"deployment.replicas ({dep.replicas}) ignored: disaggregated pools of "
@@ -195,6 +208,7 @@ class _Run:
         """What the event loop drives: replicas, or lock-step DP groups."""
         self.replicas: list[Replica] = [r for u in self.units for r in getattr(u, "ranks", (u,))]
         """Every engine (a DP group's ranks one by one): what the metrics read."""
+        self.unit_of = {r.idx: u for u in self.units for r in getattr(u, "ranks", (u,))}
         self.router = ROUTERS[cl.router](cl.balance_threshold)
         self.decode_router = LeastOutstanding()
         pools = [self.pool_a] + ([self.pool_d] if self.pool_d else [])
@@ -295,8 +309,35 @@ class _Run:
         self.push(t_send + self.lat, _ARRIVAL, req)
 
     def start_transfer(self, req: Request, src: Replica, now: float) -> None:
-        nbytes = req.computed * src.kv_bytes_per_token
-        self.push(now + self.xfer_lat + nbytes / self.xfer_bw, _TRANSFER, (req, src))
+        """The prompt's KV leaves for the decode pool; it gets there after the transfer and the engine's
+        per-request orchestration (`Handoff.orchestration_s`)."""
+        if self.xfer_model is not None:
+            m = self.xfer_model
+            xfer = float(kv_transfer_s(m, m, self.xfer_chips, float(req.computed)))
+        else:
+            xfer = self.xfer_lat + req.computed * src.kv_bytes_per_token / self.xfer_bw
+        self.push(now + xfer + self.handoff.orchestration_s, _TRANSFER, (req, src))
+
+    def transferred(self, req: Request, src: Replica, t: float) -> None:
+        """The KV reached the decode pool: free it on the prefill side; the decode worker takes the request in
+        after `Handoff.admission_steps` of its iterations, and its first token reaches the client then (the
+        closed form's TTFT = prefill + transfer + orchestration + admission x decode iteration)."""
+        src.release_transferred(req)
+        unit = self.unit_of[src.idx]
+        if unit.has_work() and not unit.busy:
+            self.kick(unit, t)
+        dst = self.decode_router.pick(self.pool_d, req)
+        steps = self.handoff.admission_steps
+        if steps > 0:
+            self.push(t + steps * dst.decode_step_estimate_s(req.computed), _ADMIT, (req, dst))
+        else:
+            self.admit(req, dst, t)
+
+    def admit(self, req: Request, dst: Any, t: float) -> None:
+        req.first_token_s = t
+        req.last_token_s = t
+        dst.receive_kv(req, t)
+        self.kick(dst, t)
 
     # --- the loop -----------------------------------------------------------------------------------------
     def expected_requests(self) -> int:
@@ -359,14 +400,10 @@ class _Run:
                             self.push(end, _STEP_END, obj)
                 elif kind == _ARRIVAL:
                     self.arrive(obj, t)
-                else:  # KV transfer done
-                    req, src = obj
-                    src.release_transferred(req)
-                    if src.has_work() and not src.busy:
-                        self.kick(src, t)
-                    dst = self.decode_router.pick(self.pool_d, req)
-                    dst.receive_kv(req, t)
-                    self.kick(dst, t)
+                elif kind == _TRANSFER:
+                    self.transferred(obj[0], obj[1], t)
+                else:  # a transferred request admitted by its decode worker
+                    self.admit(obj[0], obj[1], t)
             elif next_arr < inf:
                 t = next_arr
                 self.now = t
