@@ -212,6 +212,23 @@ class Deployment:
         """
         return 1.0 + float(sum(np.cumprod(self.position_acceptance))) if self.speculative_tokens else 1.0
 
+    @property
+    def draft_deployment(self) -> Deployment | None:
+        """The separate draft model (`draft="model"`) as it runs: on the same chips and engine, tensor-parallel
+        like the target, no experts split, no drafts of its own; None without one."""
+        if not (self.speculative_tokens and self.draft == "model" and self.draft_model is not None):
+            return None
+        return self.with_(
+            model=self.draft_model,
+            speculative_tokens=0,
+            draft="mtp",
+            draft_model=None,
+            moe_ep=1,
+            moe_tp=0,
+            expert_precision=None,
+            redundant_experts=None,
+        )
+
     def with_(self, **changes: object) -> Deployment:
         return replace(self, **changes)  # type: ignore[arg-type]
 

@@ -184,6 +184,34 @@ def sglang_mem_fraction_static(tp: int) -> float:
     return 0.88
 
 
+VLLM_CUDAGRAPH_BUDGET_VERSION = (0, 21)
+"""From vLLM v0.21.0 the start-up memory profile estimates the CUDA-graph pool and takes it out of the KV
+budget (`VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`, default 1 from v0.21.0: `vllm/envs.py`; the worker logs
+"CUDA graph memory profiling is enabled (default since v0.21.0)", `vllm/v1/worker/gpu_worker.py`
+`determine_available_memory`: available KV = requested - non-KV - `cudagraph_memory_estimate_applied`). The
+estimate came in off by default with vLLM PR #30515 (2025-12, "Account for CUDA graphs during memory
+profiling"). Before, the graphs lived in the 1 - gpu_memory_utilization left over."""
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    """'0.21.0', 'v0.28.1rc2' -> (0, 21, 0) / (0, 28, 1); None or '' -> None."""
+    if not text:
+        return None
+    parts: list[int] = []
+    for piece in text.strip().lstrip("vV").split(".")[:3]:
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+    if not parts:
+        raise InvalidInputError(f"engine_version must look like 0.21.0, got {text!r}")
+    return tuple(parts)
+
+
 @dataclass(frozen=True)
 class EngineArgs:
     """The engine knobs a user sets (None = the engine's default from `ENGINE_POLICIES`)."""
@@ -194,8 +222,13 @@ class EngineArgs:
     max_num_seqs: int | None = None
     max_num_batched_tokens: int | None = None
     block_size: int | None = None
+    engine_version: str | None = None
+    """The engine's release ('0.21.0'); None = the plan the table's defaults describe (vLLM before v0.21:
+    gpu_memory_utilization 0.9, CUDA graphs outside the KV budget). vLLM >= 0.21 counts its CUDA-graph
+    estimate in the KV budget (`VLLM_CUDAGRAPH_BUDGET_VERSION`) and defaults to 0.92."""
 
     def __post_init__(self) -> None:
+        parse_version(self.engine_version)
         u = self.gpu_memory_utilization
         if u is not None and not 0.0 < u <= 1.0:
             raise InvalidInputError(f"gpu_memory_utilization must be in (0, 1], got {u}")
@@ -208,11 +241,18 @@ class EngineArgs:
     def is_default(self) -> bool:
         return self == EngineArgs()
 
+    def counts_cudagraphs(self, backend: str) -> bool:
+        """Whether the engine takes its CUDA-graph estimate out of the KV budget (vLLM >= 0.21)."""
+        version = parse_version(self.engine_version)
+        return backend == "vllm" and version is not None and version >= VLLM_CUDAGRAPH_BUDGET_VERSION
+
     def memory_fraction(self, backend: str, tp: int = 1) -> float:
         if self.gpu_memory_utilization is not None:
             return self.gpu_memory_utilization
         if backend == "sglang":
             return sglang_mem_fraction_static(tp)
+        if self.counts_cudagraphs(backend):
+            return 0.92
         return engine_policy(backend).memory_fraction
 
     def max_seqs(self, backend: str) -> int:

@@ -7,7 +7,9 @@ computes it at start-up, on the device memory as the device reports it:
   KV = gpu_memory_utilization x total device memory - weights - the torch peak of a profiling forward
   pass of `max_num_batched_tokens` tokens and a sampler pass of `max_num_seqs` rows - non-torch memory
   (CUDA context, cuBLAS workspace, NCCL buffers). From v0.21 the CUDA-graph pool is estimated and
-  subtracted too (and the default fraction is 0.92); before, graphs live in the 1 - fraction left over.
+  subtracted too (and the default fraction is 0.92; `cudagraph_memory_bytes`, with
+  `EngineArgs(engine_version=...)`); before, graphs live in the 1 - fraction left over. A speculative drafter's
+  weights and its layers' KV count too (`draft_bytes_per_chip`).
   `kv_cache_utils.py` then cuts the bytes into `block_size`-token blocks ("GPU KV cache size: N tokens").
 - SGLang (`model_runner.py` `profile_max_num_token`): KV = mem_fraction_static x total - weights -
   non-torch memory, in `page_size`-token pages; activations and graphs use the rest.
@@ -17,7 +19,7 @@ computes it at start-up, on the device memory as the device reports it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,10 @@ import numpy as np
 from inferonomics.catalog.hardware import GIB, Chip
 from inferonomics.catalog.model_figures import (
     kv_bytes_per_token_long,
+    kv_bytes_per_token_per_layer,
+    mtp_params,
     param_breakdown,
+    softmax_attention_params,
     state_bytes_per_sequence,
 )
 from inferonomics.catalog.precision import get_precision
@@ -56,6 +61,71 @@ and the sort of top-k/top-p (fp32 values 4 + int64 indices 8) (vLLM v1 `vllm/v1/
 def device_memory_bytes(chip: Chip) -> float:
     """Total memory as the device reports it (CUDA's total): the binary capacity less the driver's share."""
     return chip.hbm_bytes * (1.0 - DRIVER_RESERVED_FRACTION)
+
+
+CUDAGRAPH_MODES = 2
+"""Graph sets vLLM v1 captures by default (`cudagraph_mode` FULL_AND_PIECEWISE: full graphs for uniform decode
+batches, piecewise graphs for the rest), each over the capture sizes."""
+
+
+def cudagraph_capture_sizes(max_num_seqs: int, max_num_batched_tokens: int, speculative_tokens: int = 0) -> list[int]:
+    """vLLM's default CUDA-graph capture sizes (`vllm/config/vllm.py` `_set_cudagraph_sizes`): up to
+    min(max_num_seqs x (1 + drafts) x 2, 512, max_num_batched_tokens), as [1, 2, 4] + every 8 below 256 + every
+    16 from 256; with drafts each rounded up to a multiple of 1 + drafts (`adjust_cudagraph_sizes_for_spec_decode`)."""
+    step = 1 + speculative_tokens
+    top = min(max_num_seqs * step * 2, 512, max_num_batched_tokens)
+    sizes = [s for s in (1, 2, 4) if s <= top]
+    sizes += list(range(8, min(top + 1, 256), 8)) + list(range(256, top + 1, 16))
+    if step > 1:
+        sizes = sorted({-(-s // step) * step for s in sizes})
+    return sizes
+
+
+def cudagraph_memory_bytes(dep: Deployment) -> float:
+    """vLLM's estimate of its CUDA-graph pool on one chip, taken out of the KV budget from v0.21
+    (`EngineArgs.counts_cudagraphs`). vLLM captures dummy graphs at start-up and measures the first two of each
+    mode (largest first), then extrapolates linearly (`gpu_model_runner.py` `profile_cudagraph_memory`:
+    `per_graph_estimate[mode] = per_graph * (len(descs) - 1)`, total = the largest first graph + the sum of the
+    per-mode estimates). Modelled with each graph holding the activations of its forward pass
+    (`activation_peak_bytes` at its capture size, no sampler): the largest size's once, the second size's for
+    every further graph of each of the `CUDAGRAPH_MODES` modes. An assumption, not fitted: on the one logged
+    run we have (vLLM 0.28, Llama-3.1-8B, RTX PRO 6000, 128 sequences, 2,048-token budget: 35 sizes, 1.90 GiB)
+    the KV tokens land within 0.3% of the log. vLLM's extrapolation is known to run far higher on some MoE
+    deployments (vLLM issue #45178: MiniMax-M2.5 NVFP4 on 2 B200 with DP+EP, KV cut 3.1x), which this does not
+    reproduce."""
+    args = dep.engine_args
+    sizes = cudagraph_capture_sizes(args.max_seqs(dep.backend), args.token_budget(dep.backend), dep.speculative_tokens)
+    if not sizes:
+        return 0.0
+    largest = activation_peak_bytes(dep, sizes[-1], 0)
+    second = activation_peak_bytes(dep, sizes[-2], 0) if len(sizes) > 1 else 0.0
+    return largest + CUDAGRAPH_MODES * (len(sizes) - 1) * second
+
+
+def draft_bytes_per_chip(dep: Deployment) -> tuple[float, float]:
+    """(weight bytes, KV bytes per token) the speculative drafter adds on each chip.
+
+    vLLM loads the drafter's weights beside the target's (`load_model`, counted in the model's memory) and
+    registers its attention layers in the same KV cache (`draft_attn_layer_names` in the KV-cache groups), so
+    every block holds the drafter's KV too and fewer blocks fit (`vllm/v1/spec_decode`, `gpu_model_runner.py`
+    `get_kv_cache_spec`). A draft model (`draft="model"`): its own weights and KV on the target's chips
+    (`Deployment.draft_deployment`). MTP / EAGLE heads (`draft="mtp"`): the model's MTP layers (DeepSeek-V3
+    sec. 2.2; `mtp_params`), else one EAGLE head of the target's layer shape, each one decoder layer with one
+    layer of KV; attention split over tp, an MoE head's experts over the expert-parallel chips.
+    """
+    if not dep.speculative_tokens:
+        return 0.0, 0.0
+    draft = dep.draft_deployment
+    if draft is not None:
+        return weight_bytes_per_chip(draft), kv_bytes_per_token_per_chip(draft)
+    m = dep.model
+    head = m if m.mtp_layers else replace(m, mtp_layers=1)
+    layers = head.mtp_layers
+    attention = layers * softmax_attention_params(head)
+    rest = mtp_params(head) - attention
+    experts_chips = dep.moe_tp_size * dep.moe_ep if m.is_moe else dep.tp
+    weights = (attention / dep.tp + rest / experts_chips) * get_precision(dep.weight_precision).bytes_per_value
+    return weights, layers * kv_bytes_per_token_per_layer(m, dep.kv_precision) / kv_shards(dep)
 
 
 def activation_peak_bytes(dep: Deployment, tokens: int, rows: int) -> float:
@@ -98,6 +168,10 @@ class MemoryPlan:
     """What the plan keeps from weights, activations and KV: the share outside the fraction, and
     non-torch memory."""
     attention_dp: int = 1
+    cudagraph_bytes: float = 0.0
+    """vLLM >= 0.21's CUDA-graph estimate, taken out of the KV budget (`cudagraph_memory_bytes`)."""
+    draft_weights_bytes: float = 0.0
+    """The speculative drafter's share of `weights_bytes` (`draft_bytes_per_chip`)."""
 
     @property
     def kv_tokens(self) -> int:
@@ -112,6 +186,8 @@ class MemoryPlan:
             "weights_gib": self.weights_bytes / GIB,
             "activation_peak_gib": self.activation_bytes / GIB,
             "non_torch_gib": self.non_torch_bytes / GIB,
+            "cudagraph_gib": self.cudagraph_bytes / GIB,
+            "draft_weights_gib": self.draft_weights_bytes / GIB,
             "kv_cache_gib": self.kv_cache_bytes / GIB,
             "block_size": self.block_size,
             "num_gpu_blocks": self.num_blocks,
@@ -123,7 +199,10 @@ class MemoryPlan:
         return (
             f"{self.engine}: {self.fraction_name}={self.fraction:g} of {self.device_bytes / GIB:.2f} GiB; weights "
             f"{self.weights_bytes / GIB:.2f} GiB, activation peak {self.activation_bytes / GIB:.2f} GiB, non-torch "
-            f"{self.non_torch_bytes / GIB:.2f} GiB; available KV cache memory {self.kv_cache_bytes / GIB:.2f} GiB; "
+            f"{self.non_torch_bytes / GIB:.2f} GiB"
+            + (f", CUDA graphs {self.cudagraph_bytes / GIB:.2f} GiB" if self.cudagraph_bytes else "")
+            + (f" (drafter weights {self.draft_weights_bytes / GIB:.2f} GiB)" if self.draft_weights_bytes else "")
+            + f"; available KV cache memory {self.kv_cache_bytes / GIB:.2f} GiB; "
             f"num_gpu_blocks={self.num_blocks:,} (block_size {self.block_size}); "
             f"GPU KV cache size: {self.kv_tokens:,} tokens"
         )
@@ -138,9 +217,11 @@ def memory_plan(dep: Deployment, cal: Calibration | None = None) -> MemoryPlan:
     args = dep.engine_args
     backend = dep.backend
     policy = engine_policy(backend)
-    weights = weight_bytes_per_chip(dep)
-    per_token = kv_bytes_per_token_per_chip(dep)
+    draft_weights, draft_kv = draft_bytes_per_chip(dep)
+    weights = weight_bytes_per_chip(dep) + draft_weights
+    per_token = kv_bytes_per_token_per_chip(dep) + draft_kv
     block = args.block_tokens(backend)
+    graphs = 0.0
     ideal = cal.runtime_reserve_fraction == 0.0 and cal.activation_reserve_bytes == 0.0
     if ideal:
         device = dep.system.chip.hbm_bytes
@@ -158,7 +239,9 @@ def memory_plan(dep: Deployment, cal: Calibration | None = None) -> MemoryPlan:
             reserve = (1.0 - fraction) * (device - weights - activation - non_torch) + non_torch
         else:
             reserve = (1.0 - fraction) * device + non_torch
-        kv = device - weights - activation - reserve
+        if args.counts_cudagraphs(backend):
+            graphs = cudagraph_memory_bytes(dep)
+        kv = device - weights - activation - reserve - graphs
     kv = max(kv, 0.0)
     blocks = int(kv // (block * per_token)) if per_token > 0 else 10**12 // block
     return MemoryPlan(
@@ -175,6 +258,8 @@ def memory_plan(dep: Deployment, cal: Calibration | None = None) -> MemoryPlan:
         num_blocks=blocks,
         reserve_bytes=reserve,
         attention_dp=dep.attention_dp,
+        cudagraph_bytes=graphs,
+        draft_weights_bytes=draft_weights,
     )
 
 
@@ -224,6 +309,8 @@ def kv_bytes_per_sequence_per_chip(dep: Deployment, context_tokens: Any) -> Any:
     total = np.asarray(m.kv_bytes(context_tokens, dep.kv_precision), dtype=np.float64)
     state = state_bytes_per_sequence(m)
     out = ((total - state) / kv_shards(dep) + state / dep.tp) / dep.pp
+    if dep.speculative_tokens:  # the drafter's layers hold the sequence's KV too (`draft_bytes_per_chip`)
+        out = out + draft_bytes_per_chip(dep)[1] * np.asarray(context_tokens, dtype=np.float64)
     return out if out.ndim else float(out)
 
 

@@ -160,20 +160,9 @@ class StepTimeModel:
         self.state_bytes_per_sequence = state_bytes_per_sequence_per_chip(deployment) * chips_per_rank
         self.kv_free_bytes = kv_free_bytes_per_chip(deployment, self.calibration) * deployment.chips_per_replica
         self._draft: StepTimeModel | None = None
-        if deployment.speculative_tokens and deployment.draft == "model" and deployment.draft_model is not None:
-            # the draft model runs on the same chips and engine, its own decode step per draft
-            self._draft = StepTimeModel(
-                deployment.with_(
-                    model=deployment.draft_model,
-                    speculative_tokens=0,
-                    draft="mtp",
-                    draft_model=None,
-                    moe_ep=1,
-                    moe_tp=0,
-                    expert_precision=None,
-                ),
-                self.calibration,
-            )
+        draft = deployment.draft_deployment
+        if draft is not None:  # the draft model runs on the same chips and engine, its own decode step per draft
+            self._draft = StepTimeModel(draft, self.calibration)
 
     def _shapes(self) -> _Shapes:
         dep = self.deployment

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from inferonomics.errors import ConfigError, InvalidInputError
-from inferonomics.perf.engines import EngineArgs
+from inferonomics.perf.engines import EngineArgs, parse_version
 
 PERCENTILES = (50, 90, 99)
 
@@ -75,7 +75,7 @@ def _number(r: dict[str, Any], key: str, where: str) -> float:
     return float(v)
 
 
-def _engine_args(kwargs: dict[str, Any], kv: dict[str, Any]) -> EngineArgs:
+def _engine_args(kwargs: dict[str, Any], kv: dict[str, Any], version: str = "") -> EngineArgs:
     def whole(v: Any) -> int | None:
         return int(v) if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
 
@@ -85,7 +85,16 @@ def _engine_args(kwargs: dict[str, Any], kv: dict[str, Any]) -> EngineArgs:
         max_num_seqs=whole(kwargs.get("max_num_seqs")),
         max_num_batched_tokens=whole(kwargs.get("max_num_batched_tokens")),
         block_size=whole(kv.get("block_size", kwargs.get("block_size"))),
+        engine_version=_version(version),
     )
+
+
+def _version(text: str) -> str | None:
+    """The run's vLLM release when it reads as one (its memory plan depends on it), else None."""
+    try:
+        return text if parse_version(text) else None
+    except InvalidInputError:
+        return None
 
 
 def read_vllm_run(folder: str | Path) -> MeasuredRun:
@@ -143,7 +152,7 @@ def read_vllm_run(folder: str | Path) -> MeasuredRun:
     return MeasuredRun(
         source=str(folder),
         model=meta.get("model") or kwargs.get("model"),
-        engine_args=_engine_args(kwargs, kv),
+        engine_args=_engine_args(kwargs, kv, str(meta.get("vllm_version", ""))),
         tp=int(kwargs.get("tensor_parallel_size") or 1),
         arrival_s=a[:, 0] - a[0, 0],
         input_tokens=a[:, 1].astype(np.int64),
