@@ -117,6 +117,11 @@ def _flag_in(message: str) -> str | None:
 def run_app(argv: list[str] | None = None) -> int:
     """Run the app; turn product errors into exit 2 and usage errors into Click's exit 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from inferonomics.cli.render import reset_wide
+
+    reset_wide()
+    if "--wide" in argv[1:]:  # the captions say "more columns with --wide": take it after the command too
+        argv = ["--wide", *(a for a in argv if a != "--wide")]
     try:
         app(args=argv, prog_name="inferonomics", standalone_mode=False)
     except InferonomicsError as exc:

@@ -263,6 +263,12 @@ def frontier_cmd(
         ),
     ] = None,
     acceptance_rate: Annotated[float, typer.Option("--acceptance-rate", help="Per-draft acceptance.")] = 0.0,
+    disagg: Annotated[
+        bool,
+        typer.Option(
+            "--disagg/--no-disagg", help="Also sweep prefill/decode disaggregation (xPyD groups within --max-chips)."
+        ),
+    ] = True,
     own: OwnOpt = False,
     usd_per_chip_hour: UsdOpt = None,
     own_set: OwnSetOpt = None,
@@ -271,8 +277,9 @@ def frontier_cmd(
     plot: PlotOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """The speed/cost Pareto frontier over chip count, parallelism, batch size, weight format and speculative
-    decoding (each lever switchable: --precision, --speculative-tokens 0)."""
+    """The speed/cost Pareto frontier over chip count, parallelism, batch size, weight format, speculative
+    decoding and prefill/decode disaggregation (each lever switchable: --precision, --speculative-tokens 0,
+    --no-disagg)."""
     from inferonomics.economics import frontier
     from inferonomics.economics.levers import REALISTIC_TTFT_S
     from inferonomics.economics.plots import plot_frontier
@@ -293,6 +300,7 @@ def frontier_cmd(
         usd_per_chip_hour=usd,
         ownership=ownership,
         utilisation=utilisation,
+        disaggregation=disagg,
     )
     if plot:
         _plot_done(plot_frontier(f, plot))
@@ -302,13 +310,14 @@ def frontier_cmd(
     _df(
         f"{f.model} on {f.hardware}: Pareto frontier ({isl}+{osl} tokens, {f.chip_hour.usd_per_chip_hour:.2f} "
         f"USD/chip-h {f.chip_hour.acquisition}, {f.utilisation:.0%} utilisation)",
-        f.points,
+        f.points.assign(serving=[_serving(r) for r in f.points.to_dict(orient="records")]),
         {
             "tokens_per_s_per_user": "tok/s per user",
             "usd_per_mtok_output": "USD/M output",
             "usd_per_mtok_input": "USD/M input",
             "batch_size": "batch",
             "chips": "chips",
+            "serving": "serving",
             "tp": "TP",
             "pp": "PP",
             "attention_dp": "ADP",
@@ -323,6 +332,7 @@ def frontier_cmd(
         ("cost floor (any TTFT)", f.cost_floor),
         (f"cost floor, TTFT <= {REALISTIC_TTFT_S:g} s", f.realistic_cost_floor),
         ("single user", f.single_user),
+        (f"disaggregated, TTFT <= {REALISTIC_TTFT_S:g} s", f.disaggregated),
     ]
     rows = [
         [
@@ -333,11 +343,14 @@ def frontier_cmd(
             m["batch_size"],
             m["chips"],
             f"{m['precision']}{' +spec' if m['speculative_tokens'] else ''}",
+            _serving(m),
         ]
         for name, m in marks
         if m is not None
     ]
-    console.print(table("Marks", ["", "tok/s per user", "USD/M output", "TTFT s", "batch", "chips", "weights"], rows))
+    console.print(
+        table("Marks", ["", "tok/s per user", "USD/M output", "TTFT s", "batch", "chips", "weights", "serving"], rows)
+    )
     floor = "realistic cost floor" if f.realistic_cost_floor else "cost floor"
     console.print(f"batched ({floor}) is {f.single_user_to_batched_cost_ratio:,.0f}x cheaper than one user alone")
     for n in f.notes:
@@ -347,6 +360,13 @@ def frontier_cmd(
             f"[dim]analytic floors (perf.bounds): {f.bounds.latency_floor_tokens_per_s:.0f} tok/s per "
             f"user, {f.bounds.cost_floor_usd_per_mtok:.3f} USD/M ({f.bounds.cost_floor_bound})[/]"
         )
+
+
+def _serving(point: Any) -> str:
+    """'agg', or 'xPyD' for a disaggregated point (x prefill and y decode instances)."""
+    if point.get("mode") != "disagg":
+        return "agg"
+    return f"{int(point['prefill_instances'])}P{int(point['decode_instances'])}D"
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -108,9 +108,18 @@ def set_wide(value: bool) -> bool:
     cropping lines at the terminal's width (they run past it, as `ls -l` does)."""
     from inferonomics.cli.common import console
 
-    STATE.wide = bool(value)
-    console.soft_wrap = bool(value)
+    if value:  # only ever on: the root's `--wide` must survive a command's own `--wide` default (off)
+        STATE.wide = True
+        console.soft_wrap = True
     return bool(value)
+
+
+def reset_wide() -> None:
+    """Every invocation starts narrow (`run_app` calls this before parsing)."""
+    from inferonomics.cli.common import console
+
+    STATE.wide = False
+    console.soft_wrap = False
 
 
 WideOpt = Annotated[

@@ -52,6 +52,9 @@ POINT_COLUMNS = (
     "kv_precision",
     "speculative_tokens",
     "acceptance_rate",
+    "mode",
+    "prefill_instances",
+    "decode_instances",
     "deployment",
 )
 
@@ -148,7 +151,9 @@ class Frontier(ResultMixin):
     realistic_cost_floor: dict[str, Any] | None = None
     """The cheapest point with TTFT <= `levers.REALISTIC_TTFT_S` (None when no point is that quick)."""
     levers: dict[str, Any] = field(default_factory=dict)
-    """What was swept: weight formats, speculative decoding (with its acceptance and source)."""
+    """What was swept: weight formats, speculative decoding (with its acceptance and source), disaggregation."""
+    disaggregated: dict[str, Any] | None = None
+    """The cheapest disaggregated (xPyD) point with TTFT <= `levers.REALISTIC_TTFT_S` (None: none swept or quick)."""
 
     @property
     def points(self) -> pd.DataFrame:
@@ -187,6 +192,7 @@ class Frontier(ResultMixin):
             "cost_floor": self.cost_floor,
             "single_user": self.single_user,
             "realistic_cost_floor": self.realistic_cost_floor,
+            "disaggregated": self.disaggregated,
             "realistic_ttft_s": REALISTIC_TTFT_S,
             "single_user_to_batched_cost_ratio": self.single_user_to_batched_cost_ratio,
             "levers": self.levers,
@@ -234,6 +240,7 @@ def sweep(
         pts["tp"], pts["pp"], pts["attention_dp"], pts["ep"] = dep.tp, dep.pp, dep.attention_dp, dep.moe_ep
         pts["precision"], pts["kv_precision"] = dep.weight_precision, dep.kv_precision
         pts["speculative_tokens"], pts["acceptance_rate"] = dep.speculative_tokens, dep.acceptance_rate
+        pts["mode"], pts["prefill_instances"], pts["decode_instances"] = "agg", 0, 0
         pts["deployment"] = dep.describe()
         frames.append(pts)
     if not frames:
@@ -275,6 +282,7 @@ def frontier(
     overrides: dict[str, Any] | None = None,
     batch_points: int = 32,
     calibration: Calibration | None = None,
+    disaggregation: bool = True,
 ) -> Frontier:
     """Sweep chip count, parallelism, batch size and the levers providers use; return the speed/cost
     Pareto frontier.
@@ -282,7 +290,8 @@ def frontier(
     Levers (`levers.py`): `precision` None sweeps every weight format the chip multiplies natively (bf16,
     fp8, fp4; KV in fp8 with 8-bit or narrower weights); `speculative_tokens` None sweeps decoding with
     and without the model's default speculation (its MTP heads, else an EAGLE-3 draft head, each at a
-    cited acceptance), 0 turns it off, k > 0 uses k drafts at `acceptance_rate`.
+    cited acceptance), 0 turns it off, k > 0 uses k drafts at `acceptance_rate`; `disaggregation` adds
+    prefill/decode pools (xPyD groups of at most `max_chips` chips, `disaggregation.py`) as points of their own.
     USD per million output tokens charges each output token its decode chip-time (see `cost.py`);
     `usd_per_mtok_output_all_in` also charges it the prefill.
     """
@@ -329,12 +338,33 @@ def frontier(
     ]
     require_deployments(deps, m, s, isl + osl, max_chips, formats[-1])
     pts = sweep(deps, isl, osl, price, u, batch_points, calibration)
+    if disaggregation:
+        disagg, note = _disaggregated(
+            m, s, deps, formats, isl, osl, price, u, max_chips, kv_precision, backend, calibration
+        )
+        if len(disagg):
+            pts = pd.concat([pts, disagg[[c for c in pts.columns if c in disagg.columns]]], ignore_index=True)
+        notes.append(note)
     pts["pareto"] = pareto_mask(pts["tokens_per_s_per_user"].to_numpy(), pts["usd_per_mtok_output"].to_numpy())
     fastest = _fastest(pts)
     cheapest = row_at(pts, pts["usd_per_mtok_output"].idxmin())
     single = _fastest(pts[pts["concurrency"] == 1])
     quick = pts[pts["ttft_s"] <= REALISTIC_TTFT_S]
     realistic = _record(quick.iloc[int(np.argmin(quick["usd_per_mtok_output"].to_numpy()))]) if len(quick) else None
+    quick_disagg = quick[quick["mode"] == "disagg"]
+    best_disagg = (
+        _record(quick_disagg.iloc[int(np.argmin(quick_disagg["usd_per_mtok_output"].to_numpy()))])
+        if len(quick_disagg)
+        else None
+    )
+    if disaggregation:
+        on_front = int((pts["pareto"] & (pts["mode"] == "disagg")).sum())
+        notes.append(
+            f"{on_front} of the {int(pts['pareto'].sum())} Pareto points are disaggregated"
+            if on_front
+            else "no disaggregated point is on the Pareto set here (its decode iterations pay the engine's fitted "
+            "disaggregation costs; it wins with long prompts where prefill would stall aggregated decoding)"
+        )
     bounds = None
     try:
         bounds = floors(
@@ -354,7 +384,6 @@ def frontier(
         "cost floor = the cheapest point swept (at any TTFT); "
         f"realistic cost floor = the cheapest with TTFT <= {REALISTIC_TTFT_S:g} s, which the headline ratio uses"
     )
-    notes.append("disaggregated serving is swept by `search`, not here")
     return Frontier(
         model=m.name,
         hardware=s.name,
@@ -369,8 +398,59 @@ def frontier(
         bounds=bounds,
         notes=tuple(notes),
         realistic_cost_floor=realistic,
-        levers={"precisions": formats, "speculation": [{"tokens": k, "acceptance_rate": a} for k, a in specs]},
+        levers={
+            "precisions": formats,
+            "speculation": [{"tokens": k, "acceptance_rate": a} for k, a in specs],
+            "disaggregation": disaggregation,
+        },
+        disaggregated=best_disagg,
     )
+
+
+def _disaggregated(
+    m: ModelSpec,
+    s: System,
+    deps: list[Deployment],
+    formats: list[str],
+    isl: int,
+    osl: int,
+    price: ChipHourCost,
+    u: float,
+    max_chips: int,
+    kv_precision: str | None,
+    backend: str,
+    calibration: Calibration | None,
+) -> tuple[pd.DataFrame, str]:
+    """The xPyD points of every weight format (`disaggregation.disaggregated_points`): its deployments as the
+    decode pool, the format's cheapest per prompt token as the prefill pool; and a note saying so."""
+    from inferonomics.economics.disaggregation import cheapest_prefill, disaggregated_points
+
+    frames, pools = [], []
+    for fmt in formats:
+        prefills = candidate_deployments(
+            m,
+            s,
+            isl=isl,
+            osl=1,
+            max_chips=max_chips,
+            precision=fmt,
+            kv_precision=kv_precision,
+            backend=backend,
+            calibration=calibration,
+        )
+        if not prefills:
+            continue
+        pre = cheapest_prefill(prefills, isl, calibration)
+        decodes = [d for d in deps if d.weight_precision == pre.weight_precision]
+        pools.append(f"{pre.weight_precision} {pre.parallelism_label}")
+        frames.append(disaggregated_points(decodes, pre, isl, osl, price, u, max_chips, calibration))
+    frames = [f for f in frames if len(f)]
+    note = (
+        "disaggregation swept: prefill pool the cheapest per prompt token (" + ", ".join(pools) + "), every "
+        f"deployment as the decode pool, instance counts from the rate-matching planner, groups of <= {max_chips} "
+        "chips (perf.steady_state.disaggregated)"
+    )
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), note
 
 
 def unit_cost_frontier(
@@ -392,6 +472,7 @@ def unit_cost_frontier(
         precision=precision,
         usd_per_chip_hour=1.0,
         calibration=calibration,
+        disaggregation=False,
     )
 
 

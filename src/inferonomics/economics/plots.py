@@ -90,14 +90,29 @@ def save_plot(
 
 
 def plot_frontier(f: Any, path: str | Path) -> Path:
-    """All swept points, the Pareto frontier, and the latency floor / cost floor / single-user marks."""
+    """All swept points (disaggregated ones as their own series), the Pareto frontier, and the latency floor /
+    cost floor / single-user marks."""
     pts = f.all_points
     front = f.points
     marks = [("latency floor", f.latency_floor), ("cost floor", f.cost_floor), ("single user", f.single_user)]
+    disagg = pts["mode"] == "disagg"
+    agg = pts[~disagg]
+    xpyd = pts[disagg]
     return save_plot(
         path,
         [
-            Series("swept points", pts["tokens_per_s_per_user"].tolist(), pts["usd_per_mtok_output"].tolist()),
+            Series("swept points", agg["tokens_per_s_per_user"].tolist(), agg["usd_per_mtok_output"].tolist()),
+            *(
+                [
+                    Series(
+                        "disaggregated (xPyD) points",
+                        xpyd["tokens_per_s_per_user"].tolist(),
+                        xpyd["usd_per_mtok_output"].tolist(),
+                    )
+                ]
+                if len(xpyd)
+                else []
+            ),
             Series(
                 "Pareto frontier",
                 front["tokens_per_s_per_user"].tolist(),

@@ -32,7 +32,7 @@ import pandas as pd
 
 from inferonomics.catalog.hardware import System
 from inferonomics.catalog.models import ModelSpec
-from inferonomics.economics.cost import check_workload, operating_points, prefill_seconds_per_token
+from inferonomics.economics.cost import check_workload, operating_points
 from inferonomics.economics.levers import REALISTIC_TOKENS_PER_S_PER_USER, REALISTIC_TTFT_S
 from inferonomics.economics.ownership import (
     Acquisition,
@@ -42,7 +42,7 @@ from inferonomics.economics.ownership import (
     chip_hour_cost,
 )
 from inferonomics.errors import DoesNotFitError, InferonomicsError, InvalidInputError
-from inferonomics.perf import Deployment, StepTimeModel, make_deployment, max_sequences
+from inferonomics.perf import Deployment, make_deployment, max_sequences
 from inferonomics.perf.calibration import Calibration
 from inferonomics.perf.engines import EngineArgs
 from inferonomics.perf.predict import DisaggSpec
@@ -597,6 +597,8 @@ class DeploymentSpec:
     def _resolve_disagg(self, wl: Workload, calibration: Calibration | None) -> ResolvedDeployment:
         """Each pool by the same rule: the decode pool as an aggregated deployment serving its share of the
         clients, the prefill pool the cheapest per prompt token of those that hold one prompt."""
+        from inferonomics.economics.disaggregation import cheapest_prefill
+
         clients = wl.concurrency
         if clients is None:
             raise InvalidInputError("disaggregated serving needs a concurrency")
@@ -633,10 +635,7 @@ class DeploymentSpec:
             deps = sub.candidates(Workload(wl.isl, 1), calibration)
             if not deps:
                 raise sub._no_fit(Workload(wl.isl, 1))
-            costs = [
-                d.chips_per_replica * prefill_seconds_per_token(StepTimeModel(d, calibration), wl.isl) for d in deps
-            ]
-            best = deps[int(np.argmin(costs))]
+            best = cheapest_prefill(deps, wl.isl, calibration)
             notes.append(
                 f"auto prefill pool: {best.parallelism_label} on {best.chips_per_replica}x {best.system.name}, "
                 "the cheapest per "

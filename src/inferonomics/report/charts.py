@@ -14,6 +14,7 @@ Figure = dict[str, Any]
 
 COLORS = {
     "swept": "rgba(120,120,140,0.35)",
+    "disagg": "#8c564b",
     "pareto": "#1f77b4",
     "latency": "#d62728",
     "cost": "#2ca02c",
@@ -75,6 +76,20 @@ def frontier_chart(f: dict[str, Any]) -> Figure:
             "marker": {"size": 6, "color": COLORS["pareto"]},
         },
     ]
+    xpyd = f.get("swept_disaggregated") or []
+    if xpyd:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "disaggregated (xPyD)",
+                "x": [p["tokens_per_s_per_user"] for p in xpyd],
+                "y": [p["usd_per_mtok_output"] for p in xpyd],
+                "text": [f"{p['deployment']}, {p['batch_size']:.0f} per decode instance" for p in xpyd],
+                "hovertemplate": "%{x:.1f} tok/s, %{y:.3g} USD/M<br>%{text}<extra></extra>",
+                "marker": {"size": 7, "color": COLORS["disagg"], "symbol": "triangle-up"},
+            }
+        )
     for key, label, color, symbol in (
         ("latency_floor", "latency floor (fastest)", COLORS["latency"], "star"),
         ("cost_floor", "cost floor (cheapest)", COLORS["cost"], "star"),

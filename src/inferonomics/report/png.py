@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-_SYMBOLS = {"star": "*", "diamond": "D", "diamond-open": "D", "square": "s", "circle": "o"}
+_SYMBOLS = {"star": "*", "diamond": "D", "diamond-open": "D", "square": "s", "circle": "o", "triangle-up": "^"}
 _DASH = {"dash": "--", "dot": ":", "dashdot": "-."}
 _RGBA = re.compile(r"rgba?\(([^)]*)\)")
 

@@ -290,10 +290,14 @@ def frontier_view(model: ModelSpec, system: System, **kwargs: Any) -> dict[str, 
 
     f = frontier(model, system, **kwargs)
     out = f.to_dict()
-    cols = ["tokens_per_s_per_user", "usd_per_mtok_output", "batch_size", "chips", "deployment"]
-    swept = f.all_points[~f.all_points["pareto"]][cols]
-    swept = swept[np.isfinite(swept["usd_per_mtok_output"]) & np.isfinite(swept["tokens_per_s_per_user"])]
+    cols = ["tokens_per_s_per_user", "usd_per_mtok_output", "batch_size", "chips", "ttft_s", "deployment"]
+    pts = f.all_points
+    pts = pts[np.isfinite(pts["usd_per_mtok_output"]) & np.isfinite(pts["tokens_per_s_per_user"])]
+    disagg = pts["mode"] == "disagg"
+    swept = pts[~pts["pareto"] & ~disagg][cols]
     out["swept"] = _thin(swept.sort_values("tokens_per_s_per_user"), MAX_SWEPT_POINTS)
+    # disaggregated (xPyD) points, Pareto or not, as a labelled option of their own
+    out["swept_disaggregated"] = _thin(pts[disagg][cols].sort_values("tokens_per_s_per_user"), MAX_SWEPT_POINTS)
     out["market_points"] = market_points_for(model)  # this model's offers only, each labelled
     out["notes"] = [
         *out.get("notes", []),

@@ -877,6 +877,7 @@ def _frontier(body: S.FrontierBody) -> dict[str, Any]:
         acquisition=body.acquisition,
         usd_per_chip_hour=body.usd_per_chip_hour,
         utilisation=body.utilisation,
+        disaggregation=body.disaggregation,
     )
     out["charts"] = {"frontier": charts.frontier_chart(out)}
     return out

@@ -123,6 +123,7 @@ class FrontierBody(Workload):
     acquisition: Literal["rent", "own"] = "rent"
     usd_per_chip_hour: float | None = Field(None, ge=0.01, le=10_000, description=PRICE)
     utilisation: float = Field(1.0, gt=0, le=1, description="Fraction of paid chip-hours in use.")
+    disaggregation: bool = Field(True, description="Also sweep prefill/decode disaggregation (xPyD groups).")
 
 
 class PriceSheetBody(DeploymentBody):
