@@ -86,8 +86,14 @@ def test_frontier_levers_switch_in_the_api() -> None:
     api = TestClient(create_app(), base_url="http://127.0.0.1")
     body = {"model": "llama-3.1-8b", "hardware": "h100_sxm", "max_chips": 2}
     swept = api.post("/api/frontier", json=body).json()
-    off = api.post("/api/frontier", json={**body, "speculative_tokens": 0, "precision": "bf16"}).json()
-    assert [s["tokens"] for s in swept["levers"]["speculation"]] == [0, 3]
-    assert off["levers"] == {"precisions": ["bf16"], "speculation": [{"tokens": 0, "acceptance_rate": 0.0}]}
+    off = api.post(
+        "/api/frontier", json={**body, "speculative_tokens": 0, "precision": "bf16", "disaggregation": False}
+    ).json()
+    assert [s["tokens"] for s in swept["levers"]["speculation"]] == [0, 3] and swept["levers"]["disaggregation"]
+    assert off["levers"] == {
+        "precisions": ["bf16"],
+        "speculation": [{"tokens": 0, "acceptance_rate": 0.0}],
+        "disaggregation": False,
+    }
     fastest = swept["latency_floor"]["tokens_per_s_per_user"]
     assert fastest > 1.3 * off["latency_floor"]["tokens_per_s_per_user"]
