@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 
 from inferonomics.cli.common import app, console, print_json, table
-from inferonomics.cli.render import Column, plural, records_table, shorten_labels
+from inferonomics.cli.render import Column, per_user_speed, plural, records_table, shorten_labels
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -210,7 +210,7 @@ def cost_cmd(
                 ["all-in USD / M output tokens", tc.all_in_usd_per_mtok_output],
                 ["USD per request", tc.usd_per_request],
                 ["prefill share of chip-time", tc.prefill_share],
-                ["tokens/s per user", tc.tokens_per_s_per_user],
+                ["tokens/s per user", per_user_speed(tc.tokens_per_s_per_user)],
                 ["TTFT (s)", tc.ttft_s],
                 ["decode batch", tc.batch_size],
             ],
@@ -823,6 +823,8 @@ def capacity_coding_cmd(
     cache_hit: Annotated[float, typer.Option("--cache-hit", help="Fraction of context read from cache.")] = 0.9,
     utilisation: Annotated[float, typer.Option("--utilisation", help="Self-hosted utilisation.")] = 0.6,
     margin: Annotated[float, typer.Option("--margin", help="Self-hosted markup.")] = 0.0,
+    usd_per_chip_hour: UsdOpt = None,
+    own: OwnOpt = False,
     force: ForceOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -837,11 +839,14 @@ def capacity_coding_cmd(
     if model or hardware:
         if not (model and hardware):
             raise InvalidInputError("self-hosting needs both --model and --hardware")
+        acq, usd, _ = _acq(own, usd_per_chip_hour, None)
         d = derive_price_sheet(
             _deployment(model, hardware, None, tp=tp, pp=pp).deployment,
             utilisation=utilisation,
             margin=margin,
             cache_ttl_s=3600.0,
+            acquisition=acq,
+            usd_per_chip_hour=usd,
         )
         rates.append(TokenRates.from_derived(d, f"self-hosted {d.model}"))
     s = coding_session(
@@ -885,6 +890,8 @@ def modes_cmd(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Or self-host this model...")] = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="...on this hardware.")] = None,
     tp: TpAutoOpt = "auto",
+    usd_per_chip_hour: UsdOpt = None,
+    own: OwnOpt = False,
     budget: Annotated[float | None, typer.Option("--budget", help="Best policy within this USD per request.")] = None,
     plot: PlotOpt = None,
     json_: JsonOpt = False,
@@ -912,7 +919,9 @@ def modes_cmd(
     if sheet:
         rates = ServingRates.from_sheet(get_price_sheet(sheet), speed, ttft)
     elif model and hardware:
-        rates = ServingRates.from_derived(derive_price_sheet(_deployment(model, hardware, None, tp=tp).deployment))
+        acq, usd, _ = _acq(own, usd_per_chip_hour, None)
+        dep = _deployment(model, hardware, None, tp=tp).deployment
+        rates = ServingRates.from_derived(derive_price_sheet(dep, acquisition=acq, usd_per_chip_hour=usd))
     else:
         raise InvalidInputError("give --sheet PROVIDER/MODEL or --model and --hardware")
     pf = policy_frontier(classes, rates)

@@ -15,7 +15,7 @@ from inferonomics.cli.engine_options import (
     MaxNumSeqs,
     engine_args_from,
 )
-from inferonomics.cli.render import describe_pools, fmt
+from inferonomics.cli.render import describe_pools, fmt, per_user_speed
 from inferonomics.cli.spec_opts import (
     AdpAutoOpt,
     EpAutoOpt,
@@ -174,13 +174,17 @@ def predict_cmd(
                 ["TTFT (ms)", d["ttft_ms"]],
                 ["TTFT range (ms): clients spread .. synchronised", " .. ".join(fmt(v) for v in d["ttft_range_ms"])],
                 ["TPOT (ms)", d["tpot_ms"]],
-                ["tokens/s per user", d["tokens_per_s_per_user"]],
+                ["tokens/s per user", per_user_speed(d["tokens_per_s_per_user"])],
                 ["output tokens/s (deployment)", d["output_tokens_per_s"]],
                 ["output tokens/s per GPU", d["output_tokens_per_s_per_gpu"]],
                 ["requests/s", d["requests_per_s"]],
                 ["sequences in flight per replica", d["batch_size"]],
                 ["chips", d["chips"]],
-                ["memory per GPU (GB)", d["memory_gb_per_gpu"]],
+                [
+                    "memory per GPU, GB (decimal)",
+                    f"{fmt(d['memory_gb_per_gpu'])} of {fmt(d['memory']['capacity_gb'])} "
+                    f"({fmt(d['memory']['capacity_gb'] * 1e9 / 2**30)} GiB)",
+                ],
                 ["fits", "yes" if d["fits"] else "no"],
             ],
         )

@@ -52,6 +52,14 @@ def fmt(v: Any, digits: int = SIGNIFICANT_DIGITS) -> str:
     return str(v)
 
 
+def per_user_speed(v: Any) -> Any:
+    """Tokens/s per user for a table: with one output token (osl 1) there is no decode step, so the speed per
+    user has no finite value; say so instead of printing 'inf'."""
+    if v is None or (isinstance(v, float | np.floating) and not math.isfinite(float(v))):
+        return "undefined: no decode step (osl 1)"
+    return v
+
+
 def _fmt_float(v: float, digits: int) -> str:
     if math.isnan(v):
         return "-"

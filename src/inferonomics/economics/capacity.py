@@ -75,10 +75,17 @@ def _plan(
     pts = f.all_points.copy()
     pts = pts[ok]
     if pts.empty:
+        wanted = ", ".join(
+            f"{k.replace('_', ' ')} {v:,g}" if isinstance(v, int | float) else f"{k.replace('_', ' ')} {v}"
+            for k, v in requirement.items()
+            if k not in ("usd_per_chip_hour", "acquisition")
+        )
+        best = f.all_points["client_output_tokens_per_s"].max()
         raise InvalidInputError(
-            f"no deployment of {f.model} on {f.hardware} meets {requirement}; fastest swept point: "
-            f"{f.latency_floor['tokens_per_s_per_user']:.1f} tok/s per user, TTFT "
-            f"{f.latency_floor['ttft_s']:.2f} s"
+            f"no deployment of {f.model} on {f.hardware} (up to the swept chips) meets the requirement ({wanted}); "
+            f"the fastest swept point gives {f.latency_floor['tokens_per_s_per_user']:.1f} tok/s per user with a "
+            f"TTFT of {f.latency_floor['ttft_s']:.2f} s, and the best point {best:.3g} output tok/s per client "
+            "(TTFT included)"
         )
     # most clients per replica that still meet the requirement, per deployment
     best = pts.loc[pts.groupby("deployment")["concurrency"].idxmax()].copy()

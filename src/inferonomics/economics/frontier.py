@@ -300,6 +300,11 @@ def frontier(
     from inferonomics.catalog.model_catalog import get_model
 
     check_workload(isl, osl)
+    if osl < 2:
+        raise InvalidInputError(
+            "osl = 1 has no decode step, so tokens/s per user (the frontier's speed axis) is undefined; "
+            "give osl >= 2 (or use `cost` for the prompt-only price)"
+        )
     u = check_utilisation(utilisation)
     m = get_model(model) if isinstance(model, str) else model
     s = get_hardware(hardware) if isinstance(hardware, str) else hardware

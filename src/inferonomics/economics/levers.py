@@ -71,11 +71,13 @@ def default_speculation(model: ModelSpec) -> Speculation:
 
 def native_formats(model: ModelSpec, system: System) -> list[str]:
     """Weight formats to sweep: one per tensor tier (bf16, 8-bit, fp4) that `system`'s chip multiplies
-    natively, no wider than the checkpoint's (weight-only formats left out: they multiply in bf16)."""
+    natively, no wider than the checkpoint's (weight-only formats left out: they multiply in bf16), and the
+    checkpoint's own format, as shipped (gpt-oss's mxfp4 on an H100 or MI300X, which run it weight-only): the
+    deployment the resolver takes by default is always among the swept ones."""
     from inferonomics.search.space import SearchSpace, weight_formats
 
     out = [p for p in weight_formats(model, system, SearchSpace()) if not get_precision(p).weight_only]
-    return out or [model.native_precision]
+    return out if model.native_precision in out else [*out, model.native_precision]
 
 
 __all__ = [

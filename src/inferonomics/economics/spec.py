@@ -518,7 +518,7 @@ class DeploymentSpec:
             load = f"at {row['concurrency']:.3g} clients per replica, the cheapest point" if per_replica is None else ""
             met_text = f"meeting {workload.targets_text()}" if met else f"closest to {workload.targets_text()}"
             pick = f"given: {dep.parallelism_label} on {dep.chips_per_replica}x {dep.system.name}" + (
-                f"; {load} {met_text} (TTFT {row['ttft_s']:.2g} s, {row['tokens_per_s_per_user']:.0f} tok/s per user)"
+                f"; {load} {met_text} (TTFT {row['ttft_s']:.2g} s, {_per_user(row['tokens_per_s_per_user'])})"
                 if load
                 else ""
             )
@@ -539,7 +539,7 @@ class DeploymentSpec:
             pick += f"; none meets {workload.targets_text()}, so the closest is used"
 
         pick += (
-            f" (TTFT {row['ttft_s']:.2g} s, {row['tokens_per_s_per_user']:.0f} tok/s per user"
+            f" (TTFT {row['ttft_s']:.2g} s, {_per_user(row['tokens_per_s_per_user'])}"
             + (f", at {row['concurrency']:.3g} clients per replica" if per_replica is None else "")
             + f"){why}"
         )
@@ -659,6 +659,11 @@ def _at_rate(d: Deployment, wl: Workload, rate_per_s: float, calibration: Calibr
     pts["requests_per_s"] = min(rate_per_s, float(served[-1]))
     pts["carries"] = bool(served[-1] >= rate_per_s)
     return pts
+
+
+def _per_user(speed: float) -> str:
+    """'21 tok/s per user', or why there is no such figure (one output token: no decode step)."""
+    return f"{speed:.0f} tok/s per user" if np.isfinite(speed) else "no decode step (osl 1): speed per user undefined"
 
 
 def _held(pool: pd.DataFrame, deps: list[Deployment], wl: Workload) -> pd.Series:
