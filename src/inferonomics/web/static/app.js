@@ -257,6 +257,12 @@ async function refresh() {
           `${num(lb.cost_floor.usd_per_mtok)} USD per M output tokens at least (${lb.cost_floor.bound}).`);
       }
       notes.push(`${f.n_points_swept} deployments x batch sizes swept at ${num(f.usd_per_chip_hour)} USD per chip-hour.`);
+      const dg = f.disaggregated;
+      if (dg) {
+        notes.push(`Disaggregated (triangles): cheapest with TTFT <= ${num(f.realistic_ttft_s)} s is ` +
+          `${num(dg.usd_per_mtok_output)} USD/M at ${num(dg.tokens_per_s_per_user)} tok/s per user ` +
+          `(${dg.prefill_instances}P${dg.decode_instances}D).`);
+      }
       $("frontier-notes").textContent = notes.join(" ");
     }),
     api("POST", "/api/price-sheet", { ...dep, ...pricingBody(s), ...(s.sheet ? { provider_sheet: s.sheet } : {}) }).then((ps) => {
