@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _closed_loop import steady_window
 from inferonomics.perf import StepTimeModel, make_deployment
 from inferonomics.perf.steady_state import synchronised_loop
 from inferonomics.serving import ClosedLoop, Fixed, Simulation, StaticWorkload
@@ -70,11 +71,7 @@ def test_balanced_dp_group_matches_the_closed_form(dsv3: dict[int, StepTimeModel
     res = Simulation(stm, ClosedLoop(clients, Fixed(isl), Fixed(osl), num_requests=10 * clients)).run()
     assert res.summary["dp_lockstep"] and res.summary["engines"] == 8 and res.summary["chips"] == 8
     pred = synchronised_loop(stm, float(clients), float(isl), float(osl))
-    done = res.requests[res.requests.status == "completed"].sort_values("finish_s")
-    warm, drain = done.finish_s.iloc[2 * clients - 1], done.finish_s.iloc[len(done) - clients]
-    window = done[(done.finish_s > warm) & (done.finish_s <= drain)]
-    rps = (len(window) - 1) / (window.finish_s.iloc[-1] - window.finish_s.iloc[0])
-    steady = done[(done.arrival_s >= warm) & (done.finish_s <= drain)]
+    steady, rps = steady_window(res, clients)
     assert steady.tpot_s.mean() == pytest.approx(float(pred.tpot_s), rel=DP_TOLERANCE)
     assert rps == pytest.approx(float(pred.requests_per_s), rel=DP_TOLERANCE)
     # every rank holds its own share of the KV cache (the memory plan's blocks per rank)

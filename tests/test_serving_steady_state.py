@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from _closed_loop import steady_window
 from inferonomics.perf.steady_state import synchronised_loop
 from inferonomics.serving import ClosedLoop, Fixed, Simulation
 
@@ -54,12 +55,7 @@ def test_closed_loop_matches_steady_state(model: str, tp: int, precision: str, i
         pytest.skip(str(exc))
     pred = synchronised_loop(StepTimeModel(dep), float(c), float(isl), float(osl))
     res = Simulation(StepTimeModel(dep), ClosedLoop(c, Fixed(isl), Fixed(osl), num_requests=max(30 * c, 60))).run()
-    done = res.requests[res.requests.status == "completed"].sort_values("finish_s")
-    n = len(done)
-    warm, drain = done.finish_s.iloc[2 * c - 1], done.finish_s.iloc[n - c]
-    window = done[(done.finish_s > warm) & (done.finish_s <= drain)]
-    rps = (len(window) - 1) / (window.finish_s.iloc[-1] - window.finish_s.iloc[0])
-    steady = done[(done.arrival_s >= warm) & (done.finish_s <= drain)]
+    steady, rps = steady_window(res, c)
     tpot = steady.tpot_s.mean()
     assert tpot == pytest.approx(float(pred.tpot_s), rel=TOLERANCE), (
         f"TPOT sim {tpot * 1e3:.2f} ms vs {float(pred.tpot_s) * 1e3:.2f} ms"
@@ -112,11 +108,7 @@ def test_disaggregated_closed_form_matches_the_simulator(
     pred = disaggregated(stm, stm, pi, di, float(c), float(isl), float(osl))
     cluster = ClusterConfig(disaggregation=Disaggregation(pi, di))
     res = Simulation(stm, ClosedLoop(c, Fixed(isl), Fixed(osl), num_requests=20 * c), cluster=cluster).run()
-    done = res.requests[res.requests.status == "completed"].sort_values("finish_s")
-    warm, drain = done.finish_s.iloc[2 * c - 1], done.finish_s.iloc[len(done) - c]
-    window = done[(done.finish_s > warm) & (done.finish_s <= drain)]
-    rps = (len(window) - 1) / (window.finish_s.iloc[-1] - window.finish_s.iloc[0])
-    steady = done[(done.arrival_s >= warm) & (done.finish_s <= drain)]
+    steady, rps = steady_window(res, c)
     assert steady.tpot_s.mean() == pytest.approx(float(pred.tpot_s), rel=TOLERANCE)
     assert rps == pytest.approx(float(pred.requests_per_s), rel=TOLERANCE)
     g_max = max(stm.engine.prefill_token_budget // isl, 1)
@@ -158,11 +150,7 @@ def test_disaggregated_handoff_terms_agree(
         stm = StepTimeModel(dep, c_)
         pred = disaggregated(stm, stm, pi, di, float(c), float(isl), float(osl))
         res = Simulation(stm, ClosedLoop(c, Fixed(isl), Fixed(osl), num_requests=20 * c), cluster=cluster).run()
-        done = res.requests[res.requests.status == "completed"].sort_values("finish_s")
-        warm, drain = done.finish_s.iloc[2 * c - 1], done.finish_s.iloc[len(done) - c]
-        window = done[(done.finish_s > warm) & (done.finish_s <= drain)]
-        rps = (len(window) - 1) / (window.finish_s.iloc[-1] - window.finish_s.iloc[0])
-        steady = done[(done.arrival_s >= warm) & (done.finish_s <= drain)]
+        steady, rps = steady_window(res, c)
         out.append((steady.ttft_s.mean(), steady.tpot_s.mean(), rps, pred))
     (ttft, tpot, rps, pred), (ttft0, _, _, pred0) = out
     assert tpot == pytest.approx(float(pred.tpot_s), rel=HANDOFF_TOLERANCE)
