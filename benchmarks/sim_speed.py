@@ -5,6 +5,8 @@
 1. The full Azure conversation trace (19,366 requests, 1 hour) on Llama-3.1-70B, TP4 H100 SXM, fp8,
    2 replicas, vLLM scheduler. Target: under 10 s on one core.
 2. The Mooncake conversation trace (12,031 requests, mean input 12k tokens) with the prefix cache on.
+3. The Azure trace on DeepSeek-V3, one replica of 8 data-parallel ranks with expert parallelism on H200
+   (`serving/dp_group.py`: the ranks step in lock-step, each step timed on all eight ranks' batches).
 
 Reads ../shared/data/traces (never copied into the project). CPU time is printed beside wall time
 because the benchmark machine may be shared; the simulator is single-threaded.
@@ -94,6 +96,13 @@ def main() -> int:
         n,
         engine=EngineConfig(prefix_cache=True),
         cluster=ClusterConfig(router="prefix_aware"),
+    )
+    dep_dp = make_deployment("deepseek-v3", "h200_sxm", tp=1, attention_dp=8, ep=8, precision="fp8")
+    run_case(
+        "Azure conversation trace, DeepSeek-V3 DP8 + EP8 H200 fp8 (one lock-step data-parallel group), vLLM",
+        TRACES / "AzureLLMInferenceTrace_conv.csv",
+        dep_dp,
+        n,
     )
     if not args.quick:
         # single-threaded: CPU time is the time on one core; wall time also counts other processes

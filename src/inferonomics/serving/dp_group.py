@@ -16,7 +16,8 @@ and token budget. What ties them is the MoE layer, a collective over every rank 
 - TensorRT-LLM `enable_attention_dp`: the same lock-step through the MoE all-to-all.
 
 So one group iteration forms every rank's batch, then lasts `StepTimeModel.dp_group_time_s` of those
-batches: the slowest rank's attention and dense layers plus the experts on the group's tokens (the
+batches (when every busy rank only decodes, K iterations run as one event, as a `Replica`'s decode runs
+do): the slowest rank's attention and dense layers plus the experts on the group's tokens (the
 step-time model's own terms; nothing is re-derived here). A new request goes to the rank the engine's
 DP balancer picks (`EnginePolicy.dp_balance` in `perf/engines.py`, the one engine table). vLLM's
 balancer reads counts the DP coordinator publishes every 100 ms and adds its own picks in between; the
@@ -149,7 +150,14 @@ class DPGroup:
         self._by_idx[req.replica].release_transferred(req)
 
     def interrupt(self, now: float) -> float | None:
-        return None  # a group steps one iteration at a time
+        """New work reached the busy group: every rank ends its decode run at the same boundary."""
+        end = None
+        for r in self._active:
+            e = r.interrupt(now)
+            end = e if e is not None else end
+        if end is not None:
+            self._end_s = end
+        return end
 
     # --- one lock-step iteration -----------------------------------------------------------------------
     def start_step(self, now: float) -> float | None:
@@ -168,13 +176,39 @@ class DPGroup:
             extra_s = max(extra_s, e)
         if not active:
             return None
-        dur = float(self.stm.dp_group_time_s(*loads)) + extra_s + self.ranks[0].iteration_extra_s
-        for r, load in active:
-            r.begin_iteration(now, dur, load)
         self._active = [r for r, _ in active]
         self.busy = True
+        host_s = self.ranks[0].iteration_extra_s
+        if extra_s == 0.0 and all(load[2] and not (r._chunks or r._resumed) for r, load in active):
+            self._end_s = self._start_decode_run(now, active, host_s)
+            return self._end_s
+        dur = float(self.stm.dp_group_time_s(*loads)) + extra_s + host_s
+        for r, load in active:
+            r.begin_iteration(now, dur, load)
         self._end_s = now + dur
         return self._end_s
+
+    def _start_decode_run(
+        self, now: float, active: list[tuple[Replica, tuple[int, float, int, float, float]]], host_s: float
+    ) -> float:
+        """Every busy rank only decodes: K group iterations as one event (as `Replica` runs them), K the fewest
+        any rank can take, each iteration timed by `dp_group_time_s` on the ranks' growing contexts."""
+        K = min(r.decode_run_steps(now, load[2]) for r, load in active)
+        k = np.arange(K, dtype=np.float64)[:, None]
+        seqs = np.zeros((1, len(self.ranks)))
+        u0 = np.zeros_like(seqs)
+        du = np.zeros_like(seqs)
+        for r, load in active:
+            i = r.idx - self.idx
+            seqs[0, i] = load[2]
+            u0[0, i], du[0, i] = r.decode_run_context(load[2])
+        zeros = np.zeros((K, len(self.ranks)))
+        durs = np.asarray(self.stm.dp_group_time_s(zeros, zeros, zeros + seqs, seqs * (u0 + du * k), zeros))
+        durs = np.atleast_1d(durs) + host_s
+        end = now
+        for r, load in active:
+            end = r.begin_decode_run(now, load[2], K, durs)
+        return end
 
     def end_step(self, now: float) -> None:
         self.busy = False

@@ -307,24 +307,38 @@ class Replica:
 
     def _start_decode_run(self, now: float, n_dec: int) -> float:
         """A decode-only run: K iterations up to the next finish, within the free pages."""
+        K = self.decode_run_steps(now, n_dec)
+        u0, du = self.decode_run_context(n_dec)
+        durs = self.times.decode_run(n_dec, u0, du, K)
+        if self.iteration_extra_s:
+            durs = durs + self.iteration_extra_s
+        return self.begin_decode_run(now, n_dec, K, durs)
+
+    def decode_run_steps(self, now: float, n_dec: int) -> int:
+        """Most decode-only iterations the batch can run as one event: up to its next finish, short of the
+        next arrival, within the free pages."""
         K = min(self.fin_heap[0][0] - self.dstep + 1, RUN_MAX_STEPS)
         horizon = self.run.next_arrival_s - now
         if K > 8 and horizon < K * self._last_dec_dur:  # likely cut short by an arrival: don't overshoot
             K = min(K, max(8, int(horizon / self._last_dec_dur) + 2))
-        used0 = self.pool.total_pages - self.pool.free_pages
         if K > 1 and not self.spec:
             avail = self.pool.available_pages
             if -(-(K - 1) // self.block_tokens) * n_dec > avail:
                 K = 1 + self._steps_within(avail, K - 1)
-            if K > 1:
-                pages = self._run_pages(K - 1)
-                self.pool.alloc(pages)
-                self.private_pages += pages
-        u0 = (self.dec_base + self.dec_rate * self.dstep + n_dec) / n_dec
-        du = self.dec_rate / n_dec
-        durs = self.times.decode_run(n_dec, u0, du, K)
-        if self.iteration_extra_s:
-            durs = durs + self.iteration_extra_s
+        return K
+
+    def decode_run_context(self, n_dec: int) -> tuple[float, float]:
+        """(mean context per decoding sequence at the run's first step, its growth per step)."""
+        return (self.dec_base + self.dec_rate * self.dstep + n_dec) / n_dec, self.dec_rate / n_dec
+
+    def begin_decode_run(self, now: float, n_dec: int, K: int, durs: np.ndarray) -> float:
+        """Run K decode-only iterations of `durs` seconds (pages for the K - 1 after this one taken now)."""
+        used0 = self.pool.total_pages - self.pool.free_pages
+        if K > 1 and not self.spec:
+            pages = self._run_pages(K - 1)
+            self.pool.alloc(pages)
+            self.private_pages += pages
+        u0, du = self.decode_run_context(n_dec)
         self._last_dec_dur = float(durs[0])
         ends = np.cumsum(durs)
         ends += now

@@ -29,9 +29,10 @@ REPLICA_BYTES = 8e3
 REQUEST_BYTES = 4e3
 ITERATION_BYTES = 600.0
 TYPICAL_STEP_S = 0.02
-LOCKSTEP_STEP_S = 6e-4
-"""One step of a lock-step data-parallel group (`serving/dp_group.py`: the step-time model on every rank's
-batch, vectorised): 0.45-0.65 ms measured (DeepSeek-V3 DP8, 2,589 group steps in 1.3-1.7 s)."""
+LOCKSTEP_STEP_S = 2e-4
+"""One step of a lock-step data-parallel group beyond its ranks' own iterations (`serving/dp_group.py`: the
+step-time model on every rank's batch, vectorised; decode-only steps in runs): 0.1-0.2 ms measured
+(DeepSeek-V3 DP8, 2,589 group steps in 0.3-0.6 s)."""
 
 
 @dataclass(frozen=True)
