@@ -106,3 +106,15 @@ def test_predict_memory_reads_against_the_device(cli: Any) -> None:
     code, out, err = cli("predict", "-m", "deepseek-v3", "-H", "b200", "--isl", "1024", "--osl", "1024", "-c", "32")
     assert code == 0, err
     assert "191.2 of 191.3 (178.2 GiB)" in out
+
+
+def test_summary_uses_the_resolvers_deployment(cli: Any) -> None:
+    """The tour's first command glanced at 2 H100s for Llama-3.1-70B (the weights alone) and at 5 H20s for
+    Qwen3-235B, deployments nobody runs; it now uses the chips `cost` chooses, and says which."""
+    code, out, _ = cli("summary", "--model", "llama-3.1-70b", "--hardware", "h100_sxm", "--json")
+    s = json.loads(out)
+    code2, out2, _ = cli("cost", "-m", "llama-3.1-70b", "-H", "h100_sxm", "--json")
+    assert code == code2 == 0 and s["resolution_note"].startswith("auto:")
+    assert s["chips"] == json.loads(out2)["chips"] and s["chips_to_hold_weights"] == 2
+    code, out, _ = cli("summary", "--model", "llama-3.1-70b", "--hardware", "h100_sxm", "--chips", "2", "--json")
+    assert code == 0 and json.loads(out)["chips"] == 2

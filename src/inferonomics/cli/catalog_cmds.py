@@ -378,7 +378,8 @@ def summary_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="Model name, Hugging Face id or config.json path.")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="System or chip name.")],
     chips: Annotated[
-        int | None, typer.Option("--chips", min=1, help="Chips to use (default: enough for the weights).")
+        int | None,
+        typer.Option("--chips", min=1, help="Chips to use (default: the deployment `predict` and `cost` choose)."),
     ] = None,
     precision: Annotated[str | None, typer.Option("--precision", help="Weight precision (default: native).")] = None,
     kv_precision: Annotated[str, typer.Option("--kv-precision", help="KV cache precision.")] = "bf16",
@@ -393,9 +394,19 @@ def summary_cmd(
 
     spec = _model_api().get_model(model)
     system = get_hardware(hardware, parse_overrides(set_), file)
+    note = "given: --chips"
+    if chips is None:  # the chips of the deployment the resolver takes (the weights alone fit on fewer)
+        from inferonomics.economics.spec import DeploymentSpec
+        from inferonomics.errors import DoesNotFitError
+
+        try:
+            r = DeploymentSpec(spec, system, precision=precision).resolve()
+            chips, note = r.deployment.chips_per_replica, r.note
+        except DoesNotFitError as exc:
+            note = f"no deployment of up to 64 chips holds it ({exc}); the figures use the chips the weights need"
     s = naive_summary(spec, system, chips=chips, weight_precision=precision, kv_precision=kv_precision)
     if json_:
-        print_json(s.to_dict())
+        print_json({**s.to_dict(), "resolution_note": note})
         return
     rows: list[list[Any]] = [
         ["model", s.model, f"{human_count(s.total_params)} params, {human_count(s.active_params)} active"],
@@ -403,7 +414,7 @@ def summary_cmd(
         ["weights", human_bytes(s.weight_bytes), f"at {s.weight_precision}"],
         ["HBM per chip", human_bytes(s.hbm_bytes_per_chip), ""],
         ["chips to hold the weights", s.chips_to_hold_weights, "weights only: no KV cache or reserve"],
-        ["chips used below", s.chips, "fits" if s.fits else "DOES NOT FIT"],
+        ["chips used below", s.chips, ("fits" if s.fits else "DOES NOT FIT") + "; the deployment chosen below"],
         ["free memory", human_bytes(max(s.free_bytes, 0.0)), f"{s.chips} x HBM - weights"],
         ["KV bytes per token", human_bytes(s.kv_bytes_per_token), f"at {s.kv_precision}"],
         ["KV tokens that fit", s.kv_tokens_that_fit, "in the free memory, all sequences together"],
@@ -428,5 +439,6 @@ def summary_cmd(
             rows,
         )
     )
-    for note in s.notes:
-        console.print(f"[dim]note: {note}[/]")
+    console.print(f"[dim]deployment: {note}[/]", highlight=False)
+    for n in s.notes:
+        console.print(f"[dim]note: {n}[/]")
