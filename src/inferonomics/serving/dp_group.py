@@ -172,14 +172,14 @@ class DPGroup:
                 continue
             active.append((r, load))
             loads[0, i], loads[1, i], loads[2, i], loads[3, i], e = load
-            loads[4, i] = len(r._chunks)
+            loads[4, i] = r.prefill_seqs
             extra_s = max(extra_s, e)
         if not active:
             return None
         self._active = [r for r, _ in active]
         self.busy = True
         host_s = self.ranks[0].iteration_extra_s
-        if extra_s == 0.0 and all(load[2] and not (r._chunks or r._resumed) for r, load in active):
+        if extra_s == 0.0 and all(load[2] and r.decode_only for r, load in active):
             self._end_s = self._start_decode_run(now, active, host_s)
             return self._end_s
         dur = float(self.stm.dp_group_time_s(*loads)) + extra_s + host_s

@@ -289,6 +289,16 @@ class Replica:
         dec_ctx = self.dec_base + self.dec_rate * self.dstep + n_dec if n_dec else 0.0
         return pf_tokens, pf_att, n_dec, dec_ctx, extra_s
 
+    @property
+    def prefill_seqs(self) -> int:
+        """Prompts with a chunk in the batch `form_batch` formed."""
+        return len(self._chunks)
+
+    @property
+    def decode_only(self) -> bool:
+        """The formed batch only decodes (no prompt chunk, no request joining from swap or transfer)."""
+        return not (self._chunks or self._resumed)
+
     def begin_iteration(self, now: float, duration_s: float, load: tuple[int, float, int, float, float]) -> float:
         """Run the batch `form_batch` formed as one iteration of `duration_s`; returns when it ends."""
         pf_tokens, pf_att, n_dec, dec_ctx, extra_s = load
