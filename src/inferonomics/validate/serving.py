@@ -8,7 +8,8 @@ Schema: `shared/data/README.md` (aiconfigurator's silicon sample). Assumptions s
 - a disaggregated row without `silicon_concurrency` or `batch_size` runs decode_batch_size x decode workers x
   decode attention DP clients (the relation every disaggregated row that records all of them satisfies);
 - disaggregated rows without `*_num_workers`: the counts a rate-matching planner would choose
-  (`steady_state.plan_disaggregated_workers`);
+  (`steady_state.plan_disaggregated_workers`); a disaggregated run's mean TTFT includes 1/10 of its first
+  wave's queue (`BENCHMARK_WAVES`);
 - no speculative decoding (`DEFAULT_SPEC_ASSUMPTION` says why); where the serving framework's published
   recipe enables it by default (`SPEC_RECIPES`: DeepSeek with MTP on TensorRT-LLM under NVIDIA Dynamo),
   `validate_serving` reports those rows' error with it on as well;
@@ -133,6 +134,12 @@ runs by default. The framework is read from `silicon_data_source` (its container
 matched in the model's name and needs MTP layers in its config. Acceptance comes from the cited public
 source, never from the runs. TensorRT-LLM's own serving (trtllm-serve, as aiconfigurator's aggregated
 campaign runs it) enables MTP only when configured, so rows without a framework get none."""
+
+BENCHMARK_WAVES = 10
+"""A disaggregated run is read as a closed-loop benchmark that starts its C clients together and sends
+10 x C requests (genai-perf's and aiperf's default request count, which aiconfigurator's own disaggregated
+TTFT model assumes for this campaign: `sdk/backends` `_TTFT_NUM_REQUEST_ITERS_DEFAULT`); its mean TTFT holds
+1/10 of the first wave's queue at the prefill pool (`steady_state.disaggregated`, `benchmark_waves`)."""
 
 SPEC_ASSUMPTIONS = ("recipe", "off")
 DEFAULT_SPEC_ASSUMPTION = "off"
@@ -271,6 +278,28 @@ def _disagg_concurrency(row: Any) -> float | None:
     return batch * workers * (_num(row, "decode_attention_dp_size", 1.0) or 1.0)
 
 
+GRAPH_BATCHES = tuple(2**k for k in range(9))
+"""Decode batches per attention rank a deployment is sized to: the CUDA-graph batch sizes the engines
+capture (1, 2, 4 ... 256: NVIDIA Dynamo's TensorRT-LLM engine configs, `cuda_graph_config.batch_sizes`;
+SGLang's default `cuda_graph_bs` holds the same powers of two)."""
+MAX_DECODE_WORKERS = 16
+"""The most decode workers `campaign_decode_workers` reads into a concurrency (the recorded runs use 1-11)."""
+
+
+def campaign_decode_workers(concurrency: float, attention_dp: int) -> int | None:
+    """Decode workers of a run that does not record them, read from its concurrency the way the recorded
+    runs of the campaign set it: concurrency = decode batch x decode workers x attention DP (every recorded
+    row satisfies it) with the batch one of `GRAPH_BATCHES`. The largest such batch that leaves a whole
+    number of at most `MAX_DECODE_WORKERS` workers; None when there is none (then the rate-matching
+    planner decides)."""
+    per_rank = concurrency / max(attention_dp, 1)
+    for b in sorted(GRAPH_BATCHES, reverse=True):
+        workers = per_rank / b
+        if abs(workers - round(workers)) < 1e-9 and 1 <= round(workers) <= MAX_DECODE_WORKERS:
+            return int(round(workers))
+    return None
+
+
 def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
     """Fill in the worker counts of disaggregated plans that lack them (a rate-matching planner's choice:
     `plan_disaggregated_workers`) and say so in the plan's assumptions."""
@@ -286,8 +315,11 @@ def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
             continue
         if p.prefill_instances and p.decode_instances:
             continue
+        read = None if p.decode_instances else campaign_decode_workers(p.concurrency, p.decode.attention_dp)
         try:
-            pw, dw = plan_disaggregated_workers(stm(p.deployment), stm(p.decode), p.concurrency, p.isl, p.osl)
+            pw, dw = plan_disaggregated_workers(
+                stm(p.deployment), stm(p.decode), p.concurrency, p.isl, p.osl, p.decode_instances or read
+            )
         except InferonomicsError as exc:
             p.reason = str(exc)
             continue
@@ -298,7 +330,10 @@ def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
         if not p.decode_instances:
             p.decode_instances = dw
             said.append(f"{dw} decode")
-        p.assumptions.append(f"workers not recorded: {' + '.join(said)} (rate-matching planner)")
+        how = "decode from the concurrency (graph batch x workers), prefill by rate matching" if read else (
+            "rate-matching planner"
+        )
+        p.assumptions.append(f"workers not recorded: {' + '.join(said)} ({how})")
 
 
 def _group_key(plan: RowPlan) -> tuple[Any, ...]:
@@ -350,6 +385,7 @@ def predict_plans(plans: list[RowPlan], calibration: Calibration | None = None) 
                     c,
                     i,
                     o,
+                    benchmark_waves=BENCHMARK_WAVES,
                 )
                 mem_dep = first.decode
                 per_replica = c / first.decode_instances
