@@ -5,8 +5,8 @@ Per engine, three constants with a physical meaning (`EngineFit`): `disagg_overh
 orchestration before the first token), `disagg_admission_steps` (decode iterations before a transferred
 request's first token) and `disagg_iteration_s` (host time per decode iteration on a disaggregated decode
 worker), by robust least squares on log TTFT and log TPOT of the rows in
-`shared/data/measured/serving_disagg_h100_h200.csv`. An engine with fewer than `MIN_ROWS` rows takes the
-fit over all engines' rows.
+`shared/data/measured/serving_disagg_h100_h200.csv`. An engine with fewer than `MIN_ROWS` rows gets none
+(`EngineFit`'s defaults: the physics alone).
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def fit_disagg(
     cal: Calibration, measured: pd.DataFrame, verbose: bool = True, spec_assumption: str = DEFAULT_SPEC_ASSUMPTION
 ) -> dict[str, EngineFit]:
     """The engines of `cal` with their disaggregated constants fitted on the rows of `measured` (the
-    disaggregated CSV's schema; `spec_assumption` as `validate.serving.plan_row`); engines without
-    disaggregated rows keep theirs."""
+    disaggregated CSV's schema; `spec_assumption` as `validate.serving.plan_row`); engines with fewer than
+    `MIN_ROWS` of them (or none) get `EngineFit`'s defaults, so a held-out model's rows never inform them."""
     plans_all = [plan_row(i, r, None, spec_assumption) for i, r in measured.iterrows()]
     plans_all = [p for p in plans_all if p.reason is None and p.mode == "disagg" and p.decode is not None]
     predict_plans(plans_all, cal)  # infers the worker counts once (they do not depend on these constants)
@@ -84,16 +84,17 @@ def fit_disagg(
     for p in plans_all:
         assert p.deployment is not None
         by_backend.setdefault(p.deployment.backend, []).append(p)
-    out = dict(cal.engines)
-    small = [b for b, ps in by_backend.items() if len(ps) < MIN_ROWS]
-    if small:
-        x = _fit(cal, plans_all, measured.loc[[p.index for p in plans_all]], sorted(by_backend))
-        for b in small:
-            out[b] = replace(cal.engines.get(b) or EngineFit(), **dict(zip(PARAMS, (x * SCALE).tolist(), strict=True)))
-            if verbose:
-                print(f"disagg {b}: {len(by_backend[b])} rows, pooled fit {dict(zip(PARAMS, x * SCALE, strict=True))}")
+    # An engine with fewer than MIN_ROWS runs (or none) keeps the physics alone (`EngineFit`'s defaults: no
+    # overhead, the one admitting iteration, no extra host time) rather than another engine's constants:
+    # they describe one engine's orchestration, and borrowing TensorRT-LLM's for SGLang (the pooled fit
+    # this replaced) doubled SGLang's leave-one-model-out TTFT and TPOT errors.
+    bare = {k: getattr(EngineFit(), k) for k in PARAMS}
+    out = {b: replace(e, **bare) for b, e in cal.engines.items()}
     for b, ps in sorted(by_backend.items()):
-        if b in small:
+        if len(ps) < MIN_ROWS:
+            out[b] = replace(cal.engines.get(b) or EngineFit(), **bare)
+            if verbose:
+                print(f"disagg {b}: {len(ps)} rows (< {MIN_ROWS}), no disaggregation constants")
             continue
         x = _fit(cal, ps, measured.loc[[p.index for p in ps]], [b])
         out[b] = replace(cal.engines.get(b) or EngineFit(), **dict(zip(PARAMS, (x * SCALE).tolist(), strict=True)))
