@@ -192,6 +192,15 @@ def disaggregated(cal, quick: bool) -> None:  # type: ignore[no-untyped-def]
             f"  {both['rows']} rows under the Dynamo recipe's MTP: off (default) TTFT {_fmt(both['off']['ttft'])} "
             f"TPOT {_fmt(both['off']['tpot'])}; on TTFT {_fmt(both['on']['ttft'])} TPOT {_fmt(both['on']['tpot'])}"
         )
+    inferred = summary["speculative_inferred"]
+    if inferred:
+        print(
+            f"  MTP read from each row's TPOT (a diagnosis, not a prediction: on where the measured TPOT is below "
+            f"the model's one-sequence step without drafts): {inferred['rows_mtp']} of {inferred['rows']} MTP-capable "
+            f"rows; those rows TTFT {_fmt(inferred['ttft'])} TPOT {_fmt(inferred['tpot'])} (all off: TTFT "
+            f"{_fmt(inferred['off']['ttft'])} TPOT {_fmt(inferred['off']['tpot'])}); all rows TTFT "
+            f"{_fmt(inferred['all']['ttft'])} TPOT {_fmt(inferred['all']['tpot'])}"
+        )
     if quick:
         return
     df = load_measured(path)

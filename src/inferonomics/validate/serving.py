@@ -141,7 +141,15 @@ BENCHMARK_WAVES = 10
 TTFT model assumes for this campaign: `sdk/backends` `_TTFT_NUM_REQUEST_ITERS_DEFAULT`); its mean TTFT holds
 1/10 of the first wave's queue at the prefill pool (`steady_state.disaggregated`, `benchmark_waves`)."""
 
-SPEC_ASSUMPTIONS = ("recipe", "off")
+SPEC_ASSUMPTIONS = ("recipe", "off", "mtp")
+MTP_RECIPE = SpecRecipe(
+    speculative_tokens=1,
+    acceptance=(0.85,),
+    source="MTP with 1 draft on every model that has MTP layers, acceptance 0.85 (DeepSeek-V3 technical "
+    "report sec. 5.4.3: 85-90% for the second token)",
+)
+"""What "mtp" assumes, on any engine: the engines' DeepSeek MTP (TensorRT-LLM `decoding_type: MTP`, SGLang
+`--speculative-algorithm EAGLE` over the NextN layer, vLLM `deepseek_mtp`) with one draft."""
 DEFAULT_SPEC_ASSUMPTION = "off"
 """Rows are predicted without speculative decoding unless asked ("recipe"): the disaggregated rows that
 record their configuration (36 DeepSeek-V3 rows, TensorRT-LLM and SGLang under Dynamo) match MTP off
@@ -230,7 +238,8 @@ def plan_row(
 ) -> RowPlan:
     """Turn one CSV row into deployments, or a reason it cannot be predicted. `spec_assumption`: "recipe"
     runs speculative decoding where the serving framework's published recipe enables it (`SPEC_RECIPES`),
-    "off" never (`DEFAULT_SPEC_ASSUMPTION` says why off is the default)."""
+    "mtp" wherever the model has MTP layers (`MTP_RECIPE`), "off" never (`DEFAULT_SPEC_ASSUMPTION` says why
+    off is the default)."""
     from inferonomics.catalog.hardware_catalog import get_hardware
 
     if spec_assumption not in SPEC_ASSUMPTIONS:
@@ -252,6 +261,8 @@ def plan_row(
             return base
         base.concurrency, base.isl, base.osl = c, float(row["isl"]), float(row["osl"])
         spec = spec_recipe(model, backend, framework_of(row)) if spec_assumption == "recipe" else None
+        if spec_assumption == "mtp" and getattr(model, "mtp_layers", 0):
+            spec = MTP_RECIPE
         if spec is not None:
             base.assumptions.append(f"speculative decoding: {spec.source}")
         if base.mode == "disagg":
@@ -534,6 +545,7 @@ def validate_serving(
     summary = summarize(res)
     summary["assumptions"] = assumption_counts(res)
     summary["speculative_both_ways"] = speculative_both_ways(df, res, calibration, configs)
+    summary["speculative_inferred"] = speculative_inferred(df, res, calibration, configs)
     return summary, res
 
 
@@ -563,4 +575,42 @@ def speculative_both_ways(
         "assumption": str(on["assumptions"].iloc[0]).split("speculative decoding: ")[-1].split("; ")[0],
         "on": {"ttft": _stats(on["ttft_ape"]), "tpot": _stats(on["tpot_ape"])},
         "off": {"ttft": _stats(off["ttft_ape"]), "tpot": _stats(off["tpot_ape"])},
+    }
+
+
+def speculative_inferred(
+    df: pd.DataFrame, res: pd.DataFrame, calibration: Calibration | None, configs_dir: Path | None
+) -> dict[str, Any]:
+    """The error with MTP read from each row's own TPOT, a diagnosis of the data rather than a prediction
+    (the CSV does not say which runs drafted): a row of a model with MTP layers runs MTP (`MTP_RECIPE`) when
+    its measured TPOT is below the model's step without drafts at one sequence per attention rank (decode
+    worker's layout, no fitted disaggregation constants), which no larger batch can undercut; the others run
+    without. `res` holds the predictions without MTP."""
+    cal = calibration or default_calibration()
+    floor_ms = pd.Series(np.nan, index=df.index)
+    models: dict[Deployment, StepTimeModel] = {}
+    for idx, row in df.iterrows():
+        plan = plan_row(idx, row, configs_dir)
+        dep = plan.decode if plan.decode is not None else plan.deployment
+        if plan.reason is not None or dep is None or not getattr(dep.model, "mtp_layers", 0):
+            continue
+        stm = models.setdefault(dep, StepTimeModel(dep, cal))
+        floor_ms[idx] = float(stm.decode_step_time_s(dep.attention_dp, plan.isl + plan.osl / 2.0)) * 1e3
+    if floor_ms.isna().all():
+        return {}
+    pick = (df["silicon_tpot_ms"] < floor_ms) & res["pred_tpot_ms"].notna()
+    mixed = res.copy()
+    if pick.any():
+        on = predict_frame(df[pick], calibration, configs_dir, spec_assumption="mtp")
+        for col in ("pred_ttft_ms", "pred_tpot_ms", "ttft_ape", "tpot_ape"):
+            mixed.loc[pick, col] = on[col]
+    judged = mixed[floor_ms.notna() & mixed["pred_tpot_ms"].notna()]
+    return {
+        "rows": int(len(judged)),
+        "rows_mtp": int(pick.sum()),
+        "assumption": MTP_RECIPE.source,
+        "ttft": _stats(judged["ttft_ape"]),
+        "tpot": _stats(judged["tpot_ape"]),
+        "off": {"ttft": _stats(res.loc[judged.index, "ttft_ape"]), "tpot": _stats(res.loc[judged.index, "tpot_ape"])},
+        "all": {"ttft": _stats(mixed["ttft_ape"]), "tpot": _stats(mixed["tpot_ape"])},
     }
