@@ -284,6 +284,11 @@ def _max_in_flight(stm: StepTimeModel, tokens_per_sequence: np.ndarray) -> np.nd
     return np.maximum(held, 1.0)
 
 
+def max_sequences_held(stm: StepTimeModel, tokens_per_sequence: Any) -> Any:
+    """Sequences of `tokens_per_sequence` tokens one instance's KV cache holds at once (at least 1)."""
+    return _max_in_flight(stm, np.asarray(tokens_per_sequence, dtype=np.float64))
+
+
 def kv_transfer_s(prefill: StepTimeModel, decode: StepTimeModel, chips: Any, isl: Any) -> Any:
     """Seconds to ship one prompt's KV cache from a prefill instance to a decode instance: its bytes over
     the scale-up fabric (NVLink) when both pools fit in one scale-up domain (`chips` <= the domain, an NVL72

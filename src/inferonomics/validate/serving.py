@@ -33,7 +33,12 @@ from inferonomics.errors import InferonomicsError
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
 from inferonomics.perf.memory import memory_use
-from inferonomics.perf.steady_state import closed_loop, disaggregated, plan_disaggregated_workers
+from inferonomics.perf.steady_state import (
+    closed_loop,
+    disaggregated,
+    max_sequences_held,
+    plan_disaggregated_workers,
+)
 from inferonomics.perf.step import StepTimeModel
 from inferonomics.validate.campaign import campaign_of
 from inferonomics.validate.conventions import row_parallelism
@@ -297,14 +302,18 @@ MAX_DECODE_WORKERS = 16
 """The most decode workers `campaign_decode_workers` reads into a concurrency (the recorded runs use 1-11)."""
 
 
-def campaign_decode_workers(concurrency: float, attention_dp: int) -> int | None:
+def campaign_decode_workers(concurrency: float, attention_dp: int, most_per_worker: float = np.inf) -> int | None:
     """Decode workers of a run that does not record them, read from its concurrency the way the recorded
     runs of the campaign set it: concurrency = decode batch x decode workers x attention DP (every recorded
-    row satisfies it) with the batch one of `GRAPH_BATCHES`. The largest such batch that leaves a whole
-    number of at most `MAX_DECODE_WORKERS` workers; None when there is none (then the rate-matching
-    planner decides)."""
-    per_rank = concurrency / max(attention_dp, 1)
+    row satisfies it) with the batch one of `GRAPH_BATCHES`. The largest such batch whose sequences a
+    worker's KV cache holds (`most_per_worker`: aiconfigurator caps the decode batch at the KV capacity)
+    that leaves a whole number of at most `MAX_DECODE_WORKERS` workers; None when there is none (then the
+    rate-matching planner decides)."""
+    adp = max(attention_dp, 1)
+    per_rank = concurrency / adp
     for b in sorted(GRAPH_BATCHES, reverse=True):
+        if b * adp > most_per_worker:
+            continue
         workers = per_rank / b
         if abs(workers - round(workers)) < 1e-9 and 1 <= round(workers) <= MAX_DECODE_WORKERS:
             return int(round(workers))
@@ -326,7 +335,8 @@ def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
             continue
         if p.prefill_instances and p.decode_instances:
             continue
-        read = None if p.decode_instances else campaign_decode_workers(p.concurrency, p.decode.attention_dp)
+        held = float(max_sequences_held(stm(p.decode), p.isl + p.osl))
+        read = None if p.decode_instances else campaign_decode_workers(p.concurrency, p.decode.attention_dp, held)
         try:
             pw, dw = plan_disaggregated_workers(
                 stm(p.deployment), stm(p.decode), p.concurrency, p.isl, p.osl, p.decode_instances or read
