@@ -32,7 +32,13 @@ from inferonomics.calibrate.disagg import leave_one_model_out as disagg_leave_on
 from inferonomics.calibrate.engines import fit_engines
 from inferonomics.calibrate.kernels import fit_kernels
 from inferonomics.perf.calibration import default_calibration
-from inferonomics.validate.serving import load_measured, predict_frame, summarize, validate_serving
+from inferonomics.validate.serving import (
+    load_measured,
+    predict_frame,
+    same_setting_spread,
+    summarize,
+    validate_serving,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -201,9 +207,15 @@ def disaggregated(cal, quick: bool) -> None:  # type: ignore[no-untyped-def]
             f"{_fmt(inferred['off']['ttft'])} TPOT {_fmt(inferred['off']['tpot'])}); all rows TTFT "
             f"{_fmt(inferred['all']['ttft'])} TPOT {_fmt(inferred['all']['tpot'])}"
         )
+    df = load_measured(path)
+    spread = same_setting_spread(df)
+    print(
+        f"  distinct runs of one nominal setting (engine, system, model, ISL/OSL, concurrency; {spread['rows']} runs "
+        f"in {spread['settings']} settings) differ from the others of their setting by a median TTFT "
+        f"{spread['ttft']:.1%}, TPOT {spread['tpot']:.1%}: what the rows leave out (workers, MTP, attention DP)"
+    )
     if quick:
         return
-    df = load_measured(path)
     lomo = disagg_leave_one_model_out(cal, df)
     print_summary(
         "disaggregated runs, leave-one-model-out (stage 3 refitted without the model)",

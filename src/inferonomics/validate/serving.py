@@ -266,7 +266,7 @@ def plan_row(
             return base
         base.concurrency, base.isl, base.osl = c, float(row["isl"]), float(row["osl"])
         spec = spec_recipe(model, backend, framework_of(row)) if spec_assumption == "recipe" else None
-        if spec_assumption == "mtp" and getattr(model, "mtp_layers", 0):
+        if spec_assumption == "mtp" and int(getattr(model, "mtp_layers", 0) or 0):
             spec = MTP_RECIPE
         if spec is not None:
             base.assumptions.append(f"speculative decoding: {spec.source}")
@@ -351,8 +351,10 @@ def _infer_workers(plans: list[RowPlan], cal: Calibration) -> None:
         if not p.decode_instances:
             p.decode_instances = dw
             said.append(f"{dw} decode")
-        how = "decode from the concurrency (graph batch x workers), prefill by rate matching" if read else (
-            "rate-matching planner"
+        how = (
+            "decode from the concurrency (graph batch x workers), prefill by rate matching"
+            if read
+            else ("rate-matching planner")
         )
         p.assumptions.append(f"workers not recorded: {' + '.join(said)} ({how})")
 
@@ -597,7 +599,7 @@ def speculative_inferred(
     worker's layout, no fitted disaggregation constants), which no larger batch can undercut; the others run
     without. `res` holds the predictions without MTP."""
     cal = calibration or default_calibration()
-    floor_ms = pd.Series(np.nan, index=df.index)
+    floors: dict[Any, float] = {}
     models: dict[Deployment, StepTimeModel] = {}
     for idx, row in df.iterrows():
         plan = plan_row(idx, row, configs_dir)
@@ -605,9 +607,10 @@ def speculative_inferred(
         if plan.reason is not None or dep is None or not getattr(dep.model, "mtp_layers", 0):
             continue
         stm = models.setdefault(dep, StepTimeModel(dep, cal))
-        floor_ms[idx] = float(stm.decode_step_time_s(dep.attention_dp, plan.isl + plan.osl / 2.0)) * 1e3
-    if floor_ms.isna().all():
+        floors[idx] = float(stm.decode_step_time_s(dep.attention_dp, plan.isl + plan.osl / 2.0)) * 1e3
+    if not floors:
         return {}
+    floor_ms = pd.Series(floors, dtype=float).reindex(df.index)
     pick = (df["silicon_tpot_ms"] < floor_ms) & res["pred_tpot_ms"].notna()
     mixed = res.copy()
     if pick.any():
@@ -624,3 +627,27 @@ def speculative_inferred(
         "off": {"ttft": _stats(res.loc[judged.index, "ttft_ape"]), "tpot": _stats(res.loc[judged.index, "tpot_ape"])},
         "all": {"ttft": _stats(mixed["ttft_ape"]), "tpot": _stats(mixed["tpot_ape"])},
     }
+
+
+SETTING_COLUMNS = ("backend", "system", "model_path", "isl", "osl")
+
+
+def same_setting_spread(df: pd.DataFrame) -> dict[str, Any]:
+    """How far apart distinct runs of one nominal setting (engine, system, model, ISL/OSL, concurrency) are:
+    each run's TTFT and TPOT against the geometric mean of the other distinct runs of its setting (median
+    |error|). Runs that repeat another's measurements exactly are counted once. A model that sees only what
+    the row says cannot beat this where the runs differ in what the rows do not record (worker counts,
+    speculative decoding, attention DP)."""
+    conc = pd.Series([concurrency_of(r) for _, r in df.iterrows()], index=df.index, dtype=float)
+    d = df.assign(_c=conc).dropna(subset=["_c"])
+    keys = [*SETTING_COLUMNS, "_c"]
+    d = d.drop_duplicates([*keys, "silicon_ttft_ms", "silicon_tpot_ms"])
+    size = d.groupby(keys)["silicon_tpot_ms"].transform("size")
+    d = d[size > 1]
+    out: dict[str, Any] = {"rows": int(len(d)), "settings": int(d.groupby(keys).ngroups)}
+    for m in ("ttft", "tpot"):
+        logs = pd.Series(np.log(d[f"silicon_{m}_ms"].to_numpy(float)), index=d.index)
+        grouped = logs.groupby([d[k] for k in keys])
+        others = np.exp((grouped.transform("sum") - logs) / (grouped.transform("size") - 1))
+        out[m] = float(np.median(np.abs(others / np.exp(logs) - 1.0))) if len(d) else float("nan")
+    return out
