@@ -179,10 +179,10 @@ def test_ttft_range_brackets_the_prediction_and_opens_with_concurrency(llama70: 
     assert high[0] == pytest.approx(low[0], rel=1e-9)
     assert np.all(np.diff(high / low) > 0)
     spec = DisaggSpec(prefill=llama70, decode=llama70, prefill_instances=1, decode_instances=1)
-    one, many = (predict_disaggregated(spec, 2048, 256, c) for c in (1, 64))
+    one, many = (predict_disaggregated(spec, 2048, 256, c) for c in (1, 8))
     assert one.ttft_range_s == pytest.approx((one.ttft_s, one.ttft_s), rel=1e-9), "one client has no first wave"
     low, high = many.ttft_range_s
-    assert low == pytest.approx(many.ttft_s) and high > 1.5 * low, "64 prompts at once queue at the prefill pool"
+    assert low == pytest.approx(many.ttft_s) and high > 2.0 * low, "8 prompts at once queue at the prefill pool"
 
 
 def test_clients_beyond_kv_capacity_queue() -> None:
