@@ -165,6 +165,8 @@ def predict_deployment(
                 0,
                 0,
             )
+        if dep.engine_args.max_num_seqs:  # the engine runs at most max_num_seqs per attention-DP rank
+            most = min(most, dep.engine_args.max_num_seqs * dep.attention_dp)
         candidates = np.unique(np.clip(np.round(np.geomspace(1, most, 48)), 1, most))
         ss = closed_loop(stm, candidates, isl, osl)
         best = int(np.argmax(ss.output_tokens_per_s))
@@ -280,12 +282,14 @@ def make_deployment(
     draft_model: ModelSpec | str | None = None,
     overrides: dict[str, Any] | None = None,
     engine_args: EngineArgs | None = None,
+    two_batch_overlap: bool = False,
 ) -> Deployment:
     """A `Deployment` from names or objects; precision defaults to the checkpoint's native format and
     the KV cache to fp8 when weights are 8-bit or narrower, else bf16; `expert_precision` stores an MoE
     model's routed experts in another format (None: as the other weights). Speculative decoding:
     `speculative_tokens` drafts per step accepted with `acceptance` per position (or `acceptance_rate` at
-    every position), drafted by the model's MTP layers or by `draft_model` (`draft="model"`)."""
+    every position), drafted by the model's MTP layers or by `draft_model` (`draft="model"`);
+    `two_batch_overlap` hides the expert all-to-all behind the other micro-batch (`Deployment`)."""
     from inferonomics.catalog.hardware import with_overrides
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
@@ -315,6 +319,7 @@ def make_deployment(
         acceptance=tuple(float(a) for a in acceptance),
         draft=draft,  # type: ignore[arg-type]  # checked by Deployment
         draft_model=get_model(draft_model) if isinstance(draft_model, str) else draft_model,
+        two_batch_overlap=two_batch_overlap,
     )
 
 
