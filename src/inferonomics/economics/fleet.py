@@ -16,6 +16,11 @@ Wide expert parallelism with redundant experts (DeepSeek's EP144 with 32 redunda
 expert slots, 2 per GPU) is modelled as a model with `num_experts + redundant` experts: the extra copies'
 memory is held, and a token's k experts spread over more slots (routing load stays k per token). The load is
 the day's average (tokens / 86,400 s): a fleet sized for a daily peak needs more.
+
+Both pools run two micro-batches whose expert all-to-all hides behind the other's compute, as DeepSeek's
+overview describes ("dual-batch overlap": prefill alternates two micro-batches; decode splits attention in
+a 5-stage pipeline to the same end) and its profile data show (deepseek-ai/profile-data); `two_batch_overlap
+=False` runs every term in series.
 """
 
 from __future__ import annotations
@@ -96,7 +101,13 @@ def _with_redundant_experts(model: ModelSpec, redundant: int) -> ModelSpec:
 
 
 def _pool_deployment(
-    model: ModelSpec, system: System, pool: FleetPool, precision: str | None, backend: str, spec: tuple[int, float]
+    model: ModelSpec,
+    system: System,
+    pool: FleetPool,
+    precision: str | None,
+    backend: str,
+    spec: tuple[int, float],
+    overlap: bool = False,
 ) -> Deployment:
     m = _with_redundant_experts(model, pool.redundant_experts)
     if m.is_moe and m.num_experts % pool.ep:
@@ -114,6 +125,7 @@ def _pool_deployment(
         backend=backend,
         speculative_tokens=spec[0],
         acceptance_rate=spec[1],
+        two_batch_overlap=overlap,
     )
 
 
@@ -135,12 +147,15 @@ def fleet(
     backend: str = "sglang",
     speculative_tokens: int | None = None,
     acceptance_rate: float = 0.0,
+    two_batch_overlap: bool = True,
     calibration: Calibration | None = None,
 ) -> FleetPlan:
     """Nodes, cost per day, cost per M input/output tokens and the list price's margin (module docstring).
 
     `isl`/`osl`: the mean request (prompt including its cached prefix, and output); `speculative_tokens`
     None = the model's default speculation in the decode pool (`levers.default_speculation`), 0 = off.
+    `two_batch_overlap`: both pools hide the expert all-to-all behind the other micro-batch, as DeepSeek's
+    system does (`Deployment.two_batch_overlap`); it applies to MoE models under attention data parallelism.
     """
     from inferonomics.catalog.hardware_catalog import get_hardware
     from inferonomics.catalog.model_catalog import get_model
@@ -166,7 +181,10 @@ def fleet(
         spec = (speculative_tokens, acceptance_rate if speculative_tokens else 0.0)
 
     # prefill: uncached prompt tokens through batched prefill
-    p_dep = _pool_deployment(m, s, prefill, precision, backend, (0, 0.0))
+    overlap = bool(two_batch_overlap and m.is_moe)
+    if overlap:
+        notes.append("two-batch overlap: each pool's expert all-to-all runs behind the other micro-batch's compute")
+    p_dep = _pool_deployment(m, s, prefill, precision, backend, (0, 0.0), overlap)
     uncached_per_s = input_tokens_per_day * (1.0 - cache_hit_rate) / SECONDS_PER_DAY
     new_tokens = max(1, round(isl * (1.0 - cache_hit_rate)))
     chip_s_in = p_dep.chips_per_replica * prefill_seconds_per_token(StepTimeModel(p_dep, calibration), new_tokens)
@@ -174,7 +192,7 @@ def fleet(
     p_units = max(1, math.ceil(p_chips / prefill.chips))
 
     # decode: the cheapest point that keeps each user at the target speed
-    d_dep = _pool_deployment(m, s, decode, precision, backend, spec)
+    d_dep = _pool_deployment(m, s, decode, precision, backend, spec, overlap)
     pts = operating_points(d_dep, isl, osl, n=48, calibration=calibration)
     i = pick_point(pts, min_tokens_per_s_per_user=tokens_per_s_per_user, cost_column="chip_s_per_output_token")
     if i is None:

@@ -76,6 +76,12 @@ class Deployment:
     shard_kv_by_batch: bool = False
     """Split the KV cache over the tensor-parallel chips by sequence instead of by head, as Pope et al.
     2022 (sec. 3.3) do for multiquery attention, whose single KV head would otherwise be replicated."""
+    two_batch_overlap: bool = False
+    """Split each iteration into two micro-batches and run one's expert all-to-all (dispatch and combine)
+    while the other computes (DeepSeek-V3 report sec. 3.4 and its inference-system overview: prefill and
+    decode both overlap the two; SGLang `--enable-two-batch-overlap`, vLLM `--enable-dbo`, both opt-in and
+    used with DeepEP). Applies to MoE layers under attention data parallelism with at least two tokens per
+    rank; see `StepTimeModel`."""
     engine_args: EngineArgs = EngineArgs()
     """The engine's knobs (memory fraction, max sequences, token budget, block size); None fields take
     the engine's defaults (`perf/engines.py`)."""
@@ -255,5 +261,6 @@ class Deployment:
             experts = f", {self.routed_expert_precision} experts"
         return (
             f"{self.model.name} on {self.chips_per_replica}x {self.system.name} ({'/'.join(parts)}, "
-            f"{self.weight_precision} weights{experts}, {self.kv_precision} KV, {self.backend})"
+            f"{self.weight_precision} weights{experts}, {self.kv_precision} KV, {self.backend}"
+            f"{', two-batch overlap' if self.two_batch_overlap else ''})"
         )

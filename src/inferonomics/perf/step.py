@@ -12,6 +12,13 @@ decode step for `decode_seqs` sequences. Per pipeline stage and per layer, each 
   expert parallelism with attention DP;
 - overheads: kernel launches and small kernels per layer, host scheduling per iteration (per engine).
 
+Two-batch overlap (`Deployment.two_batch_overlap`: DeepSeek-V3 sec. 3.4, SGLang / vLLM opt-in): the
+iteration runs as two micro-batches of half the tokens, and in each MoE layer one micro-batch's all-to-all
+runs while the other computes, so an MoE layer takes 2 max(w, a) instead of 2 (w + a) (w, a: one
+micro-batch's compute and all-to-all in that layer), plus one layer's min(w, a) to fill the pipeline.
+The rest (dense layers, tensor-parallel all-reduces, launches per micro-batch) stays serial, and each
+micro-batch reads the weights itself (memory-bound GEMMs cost twice).
+
 With pipeline parallelism the batch runs as min(pp, sequences) micro-batches, so a sequence advances
 once every pp x stage-time (fewer sequences than stages leave bubbles; no micro-batch holds a fraction
 of a sequence). Every term is a roofline or a latency fitted on kernel tables (`calibration.py`).
@@ -316,7 +323,42 @@ class StepTimeModel:
         return float(t) if np.ndim(t) == 0 else t
 
     def _terms(self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any, verify: float) -> dict[str, Any]:
-        """`iteration_breakdown` without drafts, each decoding sequence verified over `verify` tokens."""
+        """`iteration_breakdown` without drafts, each decoding sequence verified over `verify` tokens; with
+        two-batch overlap, as two micro-batches whose expert all-to-all hides behind the other's compute."""
+        one = self._terms_serial(p_tok, p_att, d_seq, d_ctx, p_seq, verify)
+        dep, s = self.deployment, self._s
+        if not (dep.two_batch_overlap and s.n_moe and dep.attention_dp > 1 and dep.pp == 1):
+            one.pop("a2a_s")
+            return one
+        half = self._terms_serial(p_tok / 2.0, p_att / 2.0, d_seq / 2.0, d_ctx / 2.0, p_seq / 2.0, verify)
+        host = self.engine.iteration_s
+        work = half["gemm_s"] + half["attention_decode_s"] + half["attention_prefill_s"]
+        moe_work = work * (s.n_moe / s.layers)  # MoE layers' share of one micro-batch's compute
+        a2a = half["a2a_s"]
+        hidden = vmin(moe_work, a2a)
+        exposed = 2.0 * (vmax(moe_work, a2a) - moe_work) + hidden / s.n_moe  # + one layer to fill the pipeline
+        overlapped = {key: 2.0 * half[key] for key in ("gemm_s", "attention_decode_s", "attention_prefill_s")}
+        overlapped.update(
+            compute_s=2.0 * half["compute_s"],
+            memory_s=2.0 * half["memory_s"],
+            network_s=2.0 * (half["network_s"] - a2a) + exposed,
+            overhead_s=2.0 * (half["overhead_s"] - host) + host,  # launches per micro-batch, one host step
+            lm_head_s=2.0 * half["lm_head_s"],
+            experts_s=2.0 * half["experts_s"],
+        )
+        overlapped["total_s"] = (
+            overlapped["compute_s"] + overlapped["memory_s"] + overlapped["network_s"] + overlapped["overhead_s"]
+        )
+        # a micro-batch needs a token of its own on every attention-DP rank
+        split = d_seq * verify + p_tok >= 2.0 * dep.attention_dp
+        if isinstance(split, bool):
+            return overlapped if split else {k: v for k, v in one.items() if k != "a2a_s"}
+        return {k: np.where(split, overlapped[k], one[k]) for k in overlapped}
+
+    def _terms_serial(
+        self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any, verify: float
+    ) -> dict[str, Any]:
+        """`_terms` with every term in series; `a2a_s` is the expert all-to-all's part of network_s."""
         dep, cal, s, eng = self.deployment, self.calibration, self._s, self.engine
         m = dep.model
         pp, adp = dep.pp, dep.attention_dp
@@ -403,9 +445,11 @@ class StepTimeModel:
             if s.n_moe and adp == 1:
                 n_ar += s.n_moe  # experts (TP or EP) see every token; their partial sums are all-reduced
             net = net + self._ar_tp.time_s(msg) * n_ar * frac
+        a2a = msg * 0.0
         if s.n_moe and adp > 1:  # attention-DP ranks dispatch their own tokens to the experts and back
             fanout = min(float(m.experts_per_token), float(dep.chips_per_stage))
-            net = net + 2.0 * self._a2a.time_s(msg * fanout) * s.n_moe * frac
+            a2a = 2.0 * self._a2a.time_s(msg * fanout) * s.n_moe * frac
+            net = net + a2a
         if pp > 1:
             net = net + self._p2p.time_s(msg)
 
@@ -425,6 +469,7 @@ class StepTimeModel:
             "total_s": total,
             "lm_head_s": lm_head * scale * pp,
             "experts_s": experts * scale * pp,
+            "a2a_s": a2a * pp,
         }
 
     def _pope_layout_comm_s(self, tokens: Any) -> Any:
