@@ -14,7 +14,7 @@ Inputs taken from the post: volumes, hit rate, per-user speed, pools, the 2 USD 
 per-node throughput, margin. Measured (2026-12-08, shipped calibration, the catalog's H800: NVLink 400 GB/s,
 200 GB/s per GPU inside a node), both pools with two-batch overlap as DeepSeek runs them (the expert
 all-to-all behind the other micro-batch's compute): 300 nodes (+32%), 115,200 USD/day (+32%), 60.6k prefill
-(-18%) and 11.4k decode (-23%) tok/s per node, margin 388% (vs 545%). With every term in series
+(-18%) and 11.3k decode (-24%) tok/s per node, margin 388% (vs 545%). With every term in series
 (`two_batch_overlap=False`, as before 2026-12-08): 374 nodes (+65%), 143,616 USD/day, 51.5k and 8.6k tok/s
 per node, margin 291%. The bands below are a factor of 2, stated as such rather than tuned away.
 """
