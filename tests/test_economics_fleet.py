@@ -33,8 +33,7 @@ def _h800():
     return get_hardware("h800")
 
 
-@pytest.fixture(scope="module")
-def deepseek_day6():
+def _day6(**options):
     return fleet(
         "deepseek-v3",
         _h800(),
@@ -47,8 +46,13 @@ def deepseek_day6():
         isl=4383,
         osl=1211,
         pricing=Pricing(usd_per_chip_hour=2.0),
-        list_price="deepseek/deepseek-r1",
+        **options,
     )
+
+
+@pytest.fixture(scope="module")
+def deepseek_day6():
+    return _day6(list_price="deepseek/deepseek-r1")
 
 
 def test_fleet_size_and_cost_within_2x_of_deepseeks(deepseek_day6) -> None:
@@ -143,19 +147,7 @@ def test_fleet_cli_and_api(run_cli) -> None:
 
 
 def test_two_batch_overlap_hides_only_communication(deepseek_day6) -> None:
-    serial = fleet(
-        "deepseek-v3",
-        _h800(),
-        prefill=FleetPool(tp=1, attention_dp=32, ep=32, redundant_experts=32),
-        decode=FleetPool(tp=1, attention_dp=144, ep=144, redundant_experts=32),
-        input_tokens_per_day=608e9,
-        output_tokens_per_day=168e9,
-        cache_hit_rate=0.563,
-        isl=4383,
-        osl=1211,
-        pricing=Pricing(usd_per_chip_hour=2.0),
-        two_batch_overlap=False,
-    )
+    serial = _day6(two_batch_overlap=False)
     p = deepseek_day6
     assert p.nodes < serial.nodes  # DeepSeek's pools are network-bound: hiding the all-to-all saves nodes
     assert "two-batch overlap" in p.decode["deployment"] and "two-batch" not in serial.decode["deployment"]

@@ -55,20 +55,15 @@ class BenchSettings:
         )
 
 
-def _round_batch(raw: float) -> int:
-    if raw < 256:
-        return max(64, 32 * math.ceil(raw / 32))
-    if raw < 1024:
-        return 128 * math.ceil(raw / 128)
-    return 256 * math.ceil(raw / 256)
+def _round_up(raw: float, steps: tuple[tuple[float, int], ...], floor: int) -> int:
+    """`raw` rounded up to the granularity of the first (below, granularity) step it falls under, at least
+    `floor` (`finetune_setting`'s rounding of the batch size and of the token count)."""
+    step = next(granularity for below, granularity in steps if raw < below)
+    return max(floor, step * math.ceil(raw / step))
 
 
-def _round_tokens(raw: float) -> int:
-    if raw < 4096:
-        return max(2048, 256 * math.ceil(raw / 256))
-    if raw < 8192:
-        return 512 * math.ceil(raw / 512)
-    return 1024 * math.ceil(raw / 1024)
+BATCH_STEPS = ((256.0, 32), (1024.0, 128), (math.inf, 256))
+TOKEN_STEPS = ((4096.0, 256), (8192.0, 512), (math.inf, 1024))
 
 
 def build_settings(
@@ -90,4 +85,4 @@ def build_settings(
     requests = max(free_gib, 0.0) * BUILD_KV_FRACTION / kv_gib_per_token / (isl + osl)
     raw_batch = min(requests, MAX_BATCH_CAP) / pp
     raw_tokens = min(raw_batch * (1.0 + isl / osl), MAX_TOKENS_CAP)
-    return BenchSettings(_round_batch(raw_batch), _round_tokens(raw_tokens))
+    return BenchSettings(_round_up(raw_batch, BATCH_STEPS, 64), _round_up(raw_tokens, TOKEN_STEPS, 2048))
