@@ -118,3 +118,13 @@ def test_summary_uses_the_resolvers_deployment(cli: Any) -> None:
     assert s["chips"] == json.loads(out2)["chips"] and s["chips_to_hold_weights"] == 2
     code, out, _ = cli("summary", "--model", "llama-3.1-70b", "--hardware", "h100_sxm", "--chips", "2", "--json")
     assert code == 0 and json.loads(out)["chips"] == 2
+
+
+def test_a_deployment_short_of_the_targets_is_said_loudly(cli: Any) -> None:
+    """Llama-3.1-405B on L40S: 32 chips over four PCIe nodes reach 6 tok/s per user, short of the realistic
+    service level; the answer is still given (the closest deployment), under a warning, not only a dim note."""
+    code, out, err = cli("cost", "-m", "meta-llama/Llama-3.1-405B-Instruct", "-H", "l40s")
+    assert code == 0, err
+    assert "warning: no deployment meets the targets" in out and "none meets" in out
+    code, out, _ = cli("cost", "-m", "llama-3.1-70b", "-H", "h100_sxm")
+    assert code == 0 and "warning" not in out

@@ -86,6 +86,14 @@ def resolve(
 
 
 def print_note(resolved: Any) -> None:
+    """The resolver's choice, dim; when no deployment met the targets, a warning line first (the figures that
+    follow are for the closest deployment, not one that serves the targets)."""
+    if resolved.auto and not getattr(resolved, "met", True):
+        console.print(
+            "[bold yellow]warning:[/] no deployment meets the targets: the figures below are for the closest "
+            "one (the next line says which and why)",
+            highlight=False,
+        )
     if resolved.auto:
         console.print(f"[dim]{resolved.note}[/]", highlight=False)
 

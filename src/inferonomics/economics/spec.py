@@ -223,6 +223,8 @@ class ResolvedDeployment:
     disagg: DisaggSpec | None = None
     point: dict[str, float] = field(default_factory=dict)
     """The chosen operating point's TTFT, tokens/s per user and chip-s per output token (auto only)."""
+    met: bool = True
+    """False when no candidate met the targets and the closest was taken (callers say so loudly)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -548,6 +550,7 @@ class DeploymentSpec:
             concurrency=float(row["concurrency"]) if per_replica is None else None,
             note=pick,
             auto=True,
+            met=met,
             candidates=fitting,
             point={
                 "requests_per_s": float(row["output_tokens_per_s"]) / workload.osl,
