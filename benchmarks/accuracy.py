@@ -35,7 +35,6 @@ from inferonomics.perf.calibration import default_calibration
 from inferonomics.validate.serving import (
     load_measured,
     predict_frame,
-    same_setting_spread,
     summarize,
     validate_serving,
 )
@@ -208,7 +207,7 @@ def disaggregated(cal, quick: bool) -> None:  # type: ignore[no-untyped-def]
             f"{_fmt(inferred['all']['ttft'])} TPOT {_fmt(inferred['all']['tpot'])}"
         )
     df = load_measured(path)
-    spread = same_setting_spread(df)
+    spread = summary["same_setting_spread"]
     print(
         f"  distinct runs of one nominal setting (engine, system, model, ISL/OSL, concurrency; {spread['rows']} runs "
         f"in {spread['settings']} settings) differ from the others of their setting by a median TTFT "

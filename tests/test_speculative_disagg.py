@@ -152,6 +152,11 @@ def test_every_disaggregated_row_is_predicted_and_its_assumptions_stated(disagg_
     assert both["rows"] == int(((res["backend"] == "trtllm") & res["model_path"].str.contains("DeepSeek")).sum())
     assert "num_nextn_predict_layers 1" in both["assumption"] and "DeepSeek-V3 technical report" in both["assumption"]
     assert both["on"]["tpot"]["median_ape"] != both["off"]["tpot"]["median_ape"]
+    inferred = summary["speculative_inferred"]  # MTP where the measured TPOT undercuts the no-draft floor
+    assert 0 < inferred["rows_mtp"] < inferred["rows"] <= summary["predicted"]
+    assert inferred["tpot"]["median_ape"] < inferred["off"]["tpot"]["median_ape"]
+    spread = summary["same_setting_spread"]  # repeated runs of one setting disagree: the rows omit something
+    assert spread["rows"] > 0 and spread["tpot"] > 0.05
 
 
 def test_validate_cli_says_what_it_assumed(run_cli, shared_data: Path) -> None:  # type: ignore[no-untyped-def]

@@ -65,6 +65,20 @@ def validate_serving_cmd(
             f"({both['assumption']}): predicted without it (the default), TTFT {pct(both['off']['ttft'])}, "
             f"TPOT {pct(both['off']['tpot'])}; with it, TTFT {pct(both['on']['ttft'])}, TPOT {pct(both['on']['tpot'])}"
         )
+    inferred = summary.get("speculative_inferred") or {}
+    if inferred:
+        console.print(
+            f"MTP read from each row's TPOT (on where it is below the model's one-sequence step without drafts; "
+            f"a diagnosis, not a prediction): {inferred['rows_mtp']} of {inferred['rows']} MTP-capable rows; all rows "
+            f"TTFT {pct(inferred['all']['ttft'])}, TPOT {pct(inferred['all']['tpot'])}"
+        )
+    spread = summary.get("same_setting_spread") or {}
+    if spread.get("rows"):
+        console.print(
+            f"distinct runs of one setting (engine, system, model, ISL/OSL, concurrency; {spread['rows']} runs in "
+            f"{spread['settings']} settings) differ from the others of their setting by a median TTFT "
+            f"{spread['ttft']:.1%}, TPOT {spread['tpot']:.1%}: what the rows do not record"
+        )
     if summary["skipped"]:
         console.print(table("not predicted", ["id", "reason"], [[s["id"], s["reason"]] for s in summary["skipped"]]))
 

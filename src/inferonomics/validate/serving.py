@@ -558,6 +558,7 @@ def validate_serving(
     summary["assumptions"] = assumption_counts(res)
     summary["speculative_both_ways"] = speculative_both_ways(df, res, calibration, configs)
     summary["speculative_inferred"] = speculative_inferred(df, res, calibration, configs)
+    summary["same_setting_spread"] = same_setting_spread(df)
     return summary, res
 
 
