@@ -4,8 +4,10 @@ The real run (shared/data/engine_runs/vllm-0.19_rtxpro6000_llama-3.1-8b: vLLM 0.
 one RTX PRO 6000 Blackwell Server, 300 ShareGPT requests at 10/s, max_num_seqs 128, max_num_batched_tokens
 2048) records no KV-cache size in its meta.json. What it does show: 128 requests running at once holding
 up to ~171k tokens of KV with no sign of preemption, so the engine's KV cache held at least that.
-Measured against it (README "Engine memory plans"): TPOT p50/p90/p99 +15.3/+13.6/+12.7%, TTFT +26.3/+30.8/
-+28.9%; the TTFT target (10%) is not met because decode steps on this chip are predicted ~14% slow.
+Measured against it (README "Engine memory plans"): TPOT p50/p90/p99 +7.6/+6.3/+5.8%, TTFT +13.1/+14.7/
++13.3% (before decode attention was fitted per KV format: +15.3/+13.6/+12.7% and +26.3/+30.8/+28.9%). The
+TTFT target (10%) is not met: decode-only steps are still predicted ~13% slow (vLLM's bf16 GEMM scale,
+fitted on vLLM 0.12 Qwen3-32B runs), and TTFT here is waiting for one of the 128 seats.
 """
 
 from __future__ import annotations
@@ -109,9 +111,9 @@ def test_real_vllm_run() -> None:
     # the plan holds what the engine demonstrably held (128 running, no preemption)
     assert run.kv_tokens_peak_in_use and cmp.kv_tokens_predicted >= run.kv_tokens_peak_in_use > 150_000
     tpot, ttft = cmp.error_pct("tpot"), cmp.error_pct("ttft")
-    # what is met: TPOT percentiles within 16%, TTFT within 32% (target 10%: not met, see the docstring)
-    assert all(abs(e) <= 16.0 for e in tpot), tpot
-    assert all(abs(e) <= 32.0 for e in ttft), ttft
+    # what is met: TPOT percentiles within 10%, TTFT within 16% (target 10%: not met, see the docstring)
+    assert all(abs(e) <= 10.0 for e in tpot), tpot
+    assert all(abs(e) <= 16.0 for e in ttft), ttft
 
 
 def test_vllm_bench_json(tmp_path: Path) -> None:

@@ -43,9 +43,15 @@ class AttentionFit:
     w / (w + w_half) with w the number of (sequence, KV head) work items and r the (sequence, query head)
     rows, each paying a fixed setup and softmax cost c_row; prefill attention: t = t0 + r x c_row +
     FLOPs / (peak x compute_eff x s / (s + s_half)) for sequences of s tokens, r = (token, query head)
-    rows (softmax, masking and rescaling work that does not run on the tensor cores)."""
+    rows (softmax, masking and rescaling work that does not run on the tensor cores).
+
+    decode_narrow_kv_eff_scale: the memory efficiency of a cache stored in 8 bits (FP8) relative to a
+    16-bit one. The kernel dequantises every value to bf16 before its dot products, so the bytes it
+    saves do not translate into time one for one (vLLM 0.19's FlashAttention on H100/H200 reads an FP8
+    cache at about half the per-byte efficiency of a bf16 one: `calibrate.kernels.fit_attention`)."""
 
     decode_memory_eff: float = 0.7
+    decode_narrow_kv_eff_scale: float = 1.0
     decode_t0_s: float = 8e-6
     decode_work_half: float = 8.0
     decode_row_s: float = 0.0

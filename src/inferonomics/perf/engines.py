@@ -61,6 +61,11 @@ class EnginePolicy:
     in `vllm/v1/engine/core_client.py`, ties to the first rank from its start index); `round_robin` (SGLang
     `--load-balance-method` default, `data_parallel_controller.py`); `fewest_tokens`, the rank with the fewest
     active tokens (TensorRT-LLM `ExecutorRequestQueue._balance_requests_across_ranks`, a heap on tokens)."""
+    fp8_kv_native: bool = False
+    """Decode attention reads an FP8 KV cache in its own format (TensorRT-LLM's XQA kernels fuse FP8 KV
+    into generation attention), so the narrow cache streams at the 16-bit efficiency. False: the kernel
+    dequantises to bf16 as it reads (vLLM's FlashAttention, whose tables `AttentionFit` is fitted on;
+    SGLang's default FP8 KV path, sgl-project/sglang#10083), at `decode_narrow_kv_eff_scale`."""
     description: str = ""
 
 
@@ -141,6 +146,7 @@ ENGINE_POLICIES: dict[str, EnginePolicy] = {
             memory_fraction_name="free_gpu_memory_fraction",
             memory_fraction_of="free",
             dp_balance="fewest_tokens",
+            fp8_kv_native=True,
             description="TensorRT-LLM in-flight batching (PyTorch backend)",
         ),
         EnginePolicy(

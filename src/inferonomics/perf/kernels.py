@@ -172,15 +172,23 @@ def decode_attention_time_s(
     launch_scale: float = 1.0,
     sram_bytes: float = 0.0,
     query_rows: Any = 0.0,
+    kv_bytes_per_value: Any = 2.0,
 ) -> Any:
     """Decode attention of `layers` layers on one chip: read `kv_bytes` of cache (all those layers) over
     `work_items` (sequence, KV-head) pairs, which must be enough to fill the chip (occupancy
     w / (w + w_half)), plus a fixed cost per (sequence, query head) row of each layer (`query_rows`,
-    summed over the layers); `sram_bytes` of the cache may be served from on-chip SRAM (what-if)."""
+    summed over the layers); `sram_bytes` of the cache may be served from on-chip SRAM (what-if).
+    A cache of `kv_bytes_per_value` < 2 (FP8) streams at `decode_narrow_kv_eff_scale` of the 16-bit
+    efficiency (in-kernel dequantisation, `AttentionFit`)."""
     a = cal.attention
     vendor = vendor_scale(chip, cal)
     occupancy = vmax(safe_div(work_items, work_items + a.decode_work_half), 1e-9)
-    bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * occupancy * vendor
+    narrow: Any = 1.0
+    if isinstance(kv_bytes_per_value, float | int):  # scalar fast path (the simulator's event loop)
+        narrow = a.decode_narrow_kv_eff_scale if kv_bytes_per_value < 2.0 else 1.0
+    else:
+        narrow = np.where(np.asarray(kv_bytes_per_value) < 2.0, a.decode_narrow_kv_eff_scale, 1.0)
+    bw = chip.hbm_bandwidth_bytes_per_s * a.decode_memory_eff * narrow * occupancy * vendor
     tm = kv_bytes / bw
     if sram_bytes > 0:
         resident = vmin(kv_bytes, sram_bytes)

@@ -35,8 +35,10 @@ import numpy as np
 
 from inferonomics.catalog.model_figures import attention_flops_per_token, param_breakdown
 from inferonomics.catalog.models import KV_LAYER_KINDS
+from inferonomics.catalog.precision import get_precision
 from inferonomics.perf.calibration import Calibration, default_calibration
 from inferonomics.perf.deployment import Deployment
+from inferonomics.perf.engines import ENGINE_POLICIES
 from inferonomics.perf.kernels import (
     CollectiveKernel,
     GemmKernel,
@@ -217,6 +219,9 @@ class StepTimeModel:
         self._a2a = CollectiveKernel.prepare("alltoall", dep.chips_per_stage, system, cal)
         self._p2p = CollectiveKernel.prepare("all_gather", 2 if dep.pp > 1 else 1, system, cal)
         self._hbm = chip.hbm_bandwidth_bytes_per_s
+        # an engine whose attention reads FP8 KV natively streams it at the 16-bit efficiency
+        native = dep.backend in ENGINE_POLICIES and ENGINE_POLICIES[dep.backend].fp8_kv_native
+        self._kv_value_bytes = 2.0 if native else get_precision(dep.kv_precision).bytes_per_value
         self._sram_bytes = chip.sram_bytes
         self._ridge = self._gemm_w.peak_flops_per_s * self._gemm_w.weight_bytes / (2.0 * self._hbm)
 
@@ -420,6 +425,7 @@ class StepTimeModel:
             launch_scale=eng.launch_scale,
             sram_bytes=self._sram_bytes if dep.kv_in_sram else 0.0,
             query_rows=seqs_rank * s.q_heads_per_chip * s.n_kv_layers * frac,
+            kv_bytes_per_value=self._kv_value_bytes,
         )
         chunk = safe_div(p_tok, p_seq)
         mean_span = safe_div(p_att, p_tok)
