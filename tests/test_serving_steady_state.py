@@ -80,7 +80,10 @@ DISAGG_CASES = [
     ("llama-3.1-70b", 4, "fp8", "vllm", 4096, 512, 64, 1, 1),  # prefill pool saturated: clients queue
     ("llama-3.1-70b", 4, "fp8", "vllm", 1024, 512, 256, 1, 1),  # busy prefill pool, batches of 1-2
     ("llama-3.1-8b", 1, "bf16", "trtllm", 512, 256, 256, 1, 1),  # batches of several prompts
-    ("qwen3-32b", 2, "fp8", "trtllm", 2048, 512, 256, 2, 2),
+    # below the prefill pools' saturation: at 256 clients (decode faster since TensorRT-LLM reads its FP8 KV
+    # natively) the prefill pools bind, and TTFT is then the residual of Little's law, 256 / throughput -
+    # osl x TPOT, in which the 8% TPOT tolerance is worth ~0.8 s (saturation: the llama-3.1-70b case above)
+    ("qwen3-32b", 2, "fp8", "trtllm", 2048, 512, 192, 2, 2),
 ]
 
 
