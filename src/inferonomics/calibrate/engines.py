@@ -82,7 +82,7 @@ def fit_engines(
         if not plans:
             continue
         y = measured.loc[[p.index for p in plans]]
-        classes = _format_classes(plans)
+        classes = _format_classes(plans, backend, cal)
 
         def engine_of(x: np.ndarray, budget: float, classes=classes) -> EngineFit:
             return EngineFit(
@@ -132,12 +132,23 @@ FORMAT_MIN_ROWS = 20
 """A weight-format kernel class gets its own engine scale only with at least this many runs."""
 
 
-def _format_classes(plans: list[Any]) -> list[str]:
-    """GEMM kernel classes (`kernels.gemm_kernel_class`) an engine's runs hold often enough to fit."""
+KERNEL_TABLE_BACKEND = "vllm"
+"""The engine whose kernels the GEMM tables time (`../shared/data/microbench`: vLLM 0.19's kernels). Its
+GEMM classes that the tables hold get no per-engine format scale: the tables are that engine's GEMMs.
+A scale fitted anyway absorbed what the serving runs do not record (vLLM 0.12's synchronous scheduling,
+the client's streaming): bf16 1.35 from 90 Qwen3-32B runs alone, which made vLLM 0.19 on one RTX PRO 6000
+decode 15-20% slower than it ran and vLLM's held-out models worse (leave-one-model-out TPOT on its 414
+rows 33.0% with the scale, 22.9% without)."""
+
+
+def _format_classes(plans: list[Any], backend: str, cal: Calibration) -> list[str]:
+    """GEMM kernel classes (`kernels.gemm_kernel_class`) an engine's runs hold often enough to fit, less
+    the classes the kernel tables measured on that very engine (`KERNEL_TABLE_BACKEND`)."""
+    timed_by_tables = set(cal.gemm) if backend == KERNEL_TABLE_BACKEND else set()
     counts: dict[str, int] = {}
     for p in plans:
         d = p.deployment
         kinds = {gemm_kernel_class(prec, d.system.chip)[0] for prec in (d.weight_precision, d.routed_expert_precision)}
         for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
-    return sorted(k for k, v in counts.items() if v >= FORMAT_MIN_ROWS)
+    return sorted(k for k, v in counts.items() if v >= FORMAT_MIN_ROWS and k not in timed_by_tables)
