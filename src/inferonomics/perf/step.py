@@ -330,9 +330,9 @@ class StepTimeModel:
     def _terms(self, p_tok: Any, p_att: Any, d_seq: Any, d_ctx: Any, p_seq: Any, verify: float) -> dict[str, Any]:
         """`iteration_breakdown` without drafts, each decoding sequence verified over `verify` tokens; with
         two-batch overlap, as two micro-batches whose expert all-to-all hides behind the other's compute."""
-        one = self._terms_serial(p_tok, p_att, d_seq, d_ctx, p_seq, verify)
         dep, s = self.deployment, self._s
         if not (dep.two_batch_overlap and s.n_moe and dep.attention_dp > 1 and dep.pp == 1):
+            one = self._terms_serial(p_tok, p_att, d_seq, d_ctx, p_seq, verify)
             one.pop("a2a_s")
             return one
         half = self._terms_serial(p_tok / 2.0, p_att / 2.0, d_seq / 2.0, d_ctx / 2.0, p_seq / 2.0, verify)
@@ -356,8 +356,11 @@ class StepTimeModel:
         )
         # a micro-batch needs a token of its own on every attention-DP rank
         split = d_seq * verify + p_tok >= 2.0 * dep.attention_dp
+        if np.all(split):  # the serial terms are needed only where a batch is too small to split
+            return overlapped
+        one = self._terms_serial(p_tok, p_att, d_seq, d_ctx, p_seq, verify)
         if isinstance(split, bool):
-            return overlapped if split else {k: v for k, v in one.items() if k != "a2a_s"}
+            return {k: v for k, v in one.items() if k != "a2a_s"}
         return {k: np.where(split, overlapped[k], one[k]) for k in overlapped}
 
     def _terms_serial(
